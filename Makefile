@@ -1,0 +1,73 @@
+# asp-lua — build, test, demo.
+#
+#   make          build build/asp-lua (installs missing Debian packages first)
+#   make test     build and run every test (cmocka + busted); ends "N passed, M failed"
+#   make demo     build and run examples/crossing.lua
+#   make asan     the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make valgrind the tests under valgrind memcheck
+#   make clean
+
+BUILD   ?= build
+CC      ?= cc
+LUAJIT  ?= luajit
+SAN     ?=
+OPT     ?= -O2
+
+PKGS    := luajit libuv
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Werror=implicit-function-declaration -Wformat=2 -Wno-format-nonliteral
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(SAN) \
+             -iquote engine -iquote $(BUILD)/gen $(shell pkg-config --cflags $(PKGS))
+# -E exports the engine's functions, which the Lua side reaches through ffi.C.
+LDFLAGS_ALL = $(SAN) -Wl,-E $(LDFLAGS)
+LIBS    = $(shell pkg-config --libs $(PKGS)) -lm
+
+ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c engine/*/*.c))
+ENGINE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC))
+LUA_SRC    := $(shell find lua -name '*.lua' 2>/dev/null)
+C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
+DEPS_STAMP := $(BUILD)/.deps-installed
+
+.PHONY: all deps test demo asan valgrind clean
+all: $(BUILD)/asp-lua
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/install-deps.sh
+	@sh scripts/install-deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/gen/modules.gen.c: $(LUA_SRC) engine/asp_ffi.h scripts/embed-lua.sh | $(DEPS_STAMP)
+	@sh scripts/embed-lua.sh $(LUAJIT) $(BUILD)/gen
+
+$(BUILD)/obj/%.o: %.c $(wildcard engine/*.h) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/modules.gen.o: $(BUILD)/gen/modules.gen.c engine/engine.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/asp-lua: $(BUILD)/obj/engine/main.o $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
+	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(LIBS)
+
+$(BUILD)/tests/%: tests/c/%.c $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o -o $@ $(LDFLAGS_ALL) $(LIBS) -lcmocka
+
+test: $(BUILD)/asp-lua $(C_TESTS)
+	@sh scripts/run-tests.sh $(BUILD)
+
+demo: $(BUILD)/asp-lua
+	$(BUILD)/asp-lua examples/crossing.lua
+
+asan:
+	$(MAKE) BUILD=build/asan OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+
+valgrind: $(BUILD)/asp-lua $(C_TESTS)
+	@VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
+	  sh scripts/run-tests.sh $(BUILD)
+
+clean:
+	rm -rf build

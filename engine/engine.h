@@ -1,0 +1,29 @@
+/*
+ * The process's engine: one scheduler and one Lua state, set up for scripts.
+ */
+#ifndef ASP_ENGINE_H
+#define ASP_ENGINE_H
+
+#include <stddef.h>
+
+#include <lua.h>
+
+#define ASP_VERSION "0.1.0"
+
+/* A Lua module compiled into the binary; the build generates the table. */
+typedef struct asp_embedded_module {
+    const char *name;
+    const unsigned char *bytecode;
+    size_t size;
+} asp_embedded_module;
+
+/* Every module of lua/, ended by an entry whose name is NULL. */
+extern const asp_embedded_module asp_embedded_modules[];
+
+/* Installs the embedded Lua modules (asp, asp.*) into package.preload. */
+void asp_engine_open(lua_State *L);
+
+/* Frees the scheduler, if one was made. */
+void asp_engine_close(void);
+
+#endif

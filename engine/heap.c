@@ -1,0 +1,198 @@
+/*
+ * Indexed binary min-heap; see heap.h.
+ */
+#include "heap.h"
+
+#include <stdlib.h>
+
+static int entry_less(const asp_heap_entry *a, const asp_heap_entry *b)
+{
+    if (a->due != b->due)
+        return a->due < b->due;
+    return a->order < b->order;
+}
+
+static void place(asp_heap *h, int32_t index, asp_heap_entry e)
+{
+    h->entries[index] = e;
+    h->pos[e.id] = index;
+}
+
+/* Moves the entry at index towards the root until its parent is smaller. */
+static void sift_up(asp_heap *h, int32_t index)
+{
+    asp_heap_entry e = h->entries[index];
+    while (index > 0) {
+        int32_t parent = (index - 1) / 2;
+        if (!entry_less(&e, &h->entries[parent]))
+            break;
+        place(h, index, h->entries[parent]);
+        index = parent;
+    }
+    place(h, index, e);
+}
+
+/* Moves the entry at index towards the leaves until both children are larger. */
+static void sift_down(asp_heap *h, int32_t index)
+{
+    asp_heap_entry e = h->entries[index];
+    for (;;) {
+        int32_t child = 2 * index + 1;
+        if (child >= h->count)
+            break;
+        if (child + 1 < h->count && entry_less(&h->entries[child + 1], &h->entries[child]))
+            child++;
+        if (!entry_less(&h->entries[child], &e))
+            break;
+        place(h, index, h->entries[child]);
+        index = child;
+    }
+    place(h, index, e);
+}
+
+void asp_heap_init(asp_heap *h)
+{
+    h->entries = NULL;
+    h->pos = NULL;
+    h->next_free = NULL;
+    h->count = 0;
+    h->capacity = 0;
+    h->ids = 0;
+    h->free_head = -1;
+}
+
+void asp_heap_destroy(asp_heap *h)
+{
+    free(h->entries);
+    free(h->pos);
+    free(h->next_free);
+    asp_heap_init(h);
+}
+
+static int grow_ids(asp_heap *h)
+{
+    int32_t old = h->ids;
+    int32_t ids = old ? old * 2 : 64;
+    int32_t *pos, *next_free;
+    if (ids <= old) /* int32 overflow */
+        return -1;
+    pos = realloc(h->pos, (size_t)ids * sizeof *pos);
+    if (!pos)
+        return -1;
+    h->pos = pos;
+    next_free = realloc(h->next_free, (size_t)ids * sizeof *next_free);
+    if (!next_free)
+        return -1;
+    h->next_free = next_free;
+    /* Thread the new ids onto the free list, lowest first. */
+    for (int32_t id = ids - 1; id >= old; id--) {
+        pos[id] = -1;
+        next_free[id] = h->free_head;
+        h->free_head = id;
+    }
+    h->ids = ids;
+    return 0;
+}
+
+int32_t asp_heap_alloc(asp_heap *h)
+{
+    int32_t id;
+    if (h->free_head < 0 && grow_ids(h) != 0)
+        return -1;
+    id = h->free_head;
+    h->free_head = h->next_free[id];
+    h->next_free[id] = -2; /* marks it allocated, for release's sanity check */
+    h->pos[id] = -1;
+    return id;
+}
+
+void asp_heap_release(asp_heap *h, int32_t id)
+{
+    if (id < 0 || id >= h->ids || h->next_free[id] != -2)
+        return; /* not allocated: releasing twice is harmless */
+    asp_heap_remove(h, id);
+    h->next_free[id] = h->free_head;
+    h->free_head = id;
+}
+
+int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order)
+{
+    asp_heap_entry e = { due, order, id };
+    int32_t index = h->pos[id];
+    if (index >= 0) {
+        /* Re-keying in place: move whichever way the new key says. */
+        asp_heap_entry old = h->entries[index];
+        place(h, index, e);
+        if (entry_less(&e, &old))
+            sift_up(h, index);
+        else
+            sift_down(h, index);
+        return 0;
+    }
+    if (h->count == h->capacity) {
+        int32_t capacity = h->capacity ? h->capacity * 2 : 64;
+        asp_heap_entry *entries;
+        if (capacity <= h->capacity)
+            return -1;
+        entries = realloc(h->entries, (size_t)capacity * sizeof *entries);
+        if (!entries)
+            return -1;
+        h->entries = entries;
+        h->capacity = capacity;
+    }
+    index = h->count++;
+    place(h, index, e);
+    sift_up(h, index);
+    return 0;
+}
+
+int asp_heap_remove(asp_heap *h, int32_t id)
+{
+    int32_t index;
+    asp_heap_entry last;
+    if (!asp_heap_queued(h, id))
+        return 0;
+    index = h->pos[id];
+    h->pos[id] = -1;
+    last = h->entries[--h->count];
+    if (index < h->count) {
+        /* The last entry fills the hole; it may belong above or below it. */
+        asp_heap_entry removed = h->entries[index];
+        place(h, index, last);
+        if (entry_less(&last, &removed))
+            sift_up(h, index);
+        else
+            sift_down(h, index);
+    }
+    return 1;
+}
+
+asp_heap_entry asp_heap_pop(asp_heap *h)
+{
+    asp_heap_entry top = h->entries[0];
+    asp_heap_entry last = h->entries[--h->count];
+    h->pos[top.id] = -1;
+    if (h->count > 0) {
+        place(h, 0, last);
+        sift_down(h, 0);
+    }
+    return top;
+}
+
+void asp_heap_clear(asp_heap *h)
+{
+    for (int32_t i = 0; i < h->count; i++)
+        h->pos[h->entries[i].id] = -1;
+    h->count = 0;
+}
+
+void asp_heap_reset(asp_heap *h)
+{
+    h->count = 0;
+    h->free_head = -1;
+    for (int32_t id = h->ids - 1; id >= 0; id--) {
+        h->pos[id] = -1;
+        h->next_free[id] = h->free_head;
+        h->free_head = id;
+    }
+}

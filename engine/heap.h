@@ -1,0 +1,62 @@
+/*
+ * The scheduler's priority queue: an indexed binary min-heap of items keyed
+ * by (due, order).
+ *
+ * Every scheduled thing (a stream's next event, a wake-up, a tick, a call) is
+ * an item identified by a small integer id. Ids are handed out by the heap
+ * and reused after release, so the Lua side can keep the item's payload in a
+ * plain array indexed by id. An item knows its place in the heap, which makes
+ * removal (a cancelled call) O(log n) instead of leaving a tombstone behind.
+ */
+#ifndef ASP_HEAP_H
+#define ASP_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One heap slot: the key inline, so that sifting never chases a pointer. */
+typedef struct asp_heap_entry {
+    int64_t due;    /* ns since the epoch */
+    uint64_t order; /* ties at equal due: smaller first */
+    int32_t id;
+} asp_heap_entry;
+
+typedef struct asp_heap {
+    asp_heap_entry *entries; /* the heap proper, entries[0] is the minimum */
+    int32_t *pos;            /* pos[id]: index in entries, or -1 when not queued */
+    int32_t *next_free;      /* free list of ids, threaded through this array */
+    int32_t count;           /* items queued */
+    int32_t capacity;        /* size of entries */
+    int32_t ids;             /* size of pos and next_free */
+    int32_t free_head;       /* first free id, or -1 */
+} asp_heap;
+
+void asp_heap_init(asp_heap *h);
+void asp_heap_destroy(asp_heap *h);
+
+/* Returns a fresh id (not queued), or -1 when memory runs out. */
+int32_t asp_heap_alloc(asp_heap *h);
+/* Gives an id back; it is removed from the queue first if it is queued. */
+void asp_heap_release(asp_heap *h, int32_t id);
+
+/*
+ * Queues id with the given key. An id that is already queued is moved to
+ * its new key. Returns 0, or -1 when memory runs out (nothing changed).
+ */
+int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order);
+/* Removes id from the queue; returns 1 if it was queued, 0 otherwise. */
+int asp_heap_remove(asp_heap *h, int32_t id);
+/* Removes and returns the minimum; the heap must not be empty. */
+asp_heap_entry asp_heap_pop(asp_heap *h);
+
+static inline int asp_heap_queued(const asp_heap *h, int32_t id)
+{
+    return id >= 0 && id < h->ids && h->pos[id] >= 0;
+}
+
+/* Drops every queued item (their ids stay allocated). */
+void asp_heap_clear(asp_heap *h);
+/* Drops every queued item and frees every id. */
+void asp_heap_reset(asp_heap *h);
+
+#endif

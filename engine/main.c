@@ -1,0 +1,209 @@
+/*
+ * asp-lua: runs a Lua script with the `asp` module.
+ *
+ *   asp-lua script.lua [args...]   run a script (arg as in lua)
+ *   asp-lua -e 'code'              run a string
+ *   asp-lua -                      run the script on standard input
+ *   asp-lua -i [script.lua]        the interactive REPL
+ *   asp-lua -v | -h                version | usage
+ *
+ * Shaped after luajit.c: everything runs under lua_cpcall, code runs through
+ * docall with a traceback handler, and errors end the process with status 1.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <luajit.h>
+
+#include "engine.h"
+#include "repl.h"
+
+static const char *progname = "asp-lua";
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: %s [options] [script [args...]]\n"
+        "  script.lua  run the script; its arguments are in the table arg\n"
+        "  -e code     run the string code (may be given several times)\n"
+        "  -           run the script read from standard input\n"
+        "  -i          interactive REPL (after running the script, if any)\n"
+        "  -v          print the version\n"
+        "  -h          print this help\n"
+        "  --          stop handling options\n",
+        progname);
+}
+
+static void print_error(const char *msg)
+{
+    fprintf(stderr, "%s: %s\n", progname, msg);
+    fflush(stderr);
+}
+
+/* Adds a traceback to an error message; non-string errors are described. */
+static int traceback(lua_State *L)
+{
+    if (!lua_isstring(L, 1)) {
+        if (lua_isnoneornil(L, 1) || !luaL_callmeta(L, 1, "__tostring") || !lua_isstring(L, -1)) {
+            lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+        }
+        lua_replace(L, 1);
+    }
+    luaL_traceback(L, L, lua_tostring(L, 1), 1);
+    return 1;
+}
+
+/* Calls the function below its nargs arguments with the traceback handler. */
+static int docall(lua_State *L, int nargs, int nres)
+{
+    int base = lua_gettop(L) - nargs;
+    int status;
+    lua_pushcfunction(L, traceback);
+    lua_insert(L, base);
+    status = lua_pcall(L, nargs, nres, base);
+    lua_remove(L, base);
+    return status;
+}
+
+static int report(lua_State *L, int status)
+{
+    if (status != 0 && !lua_isnil(L, -1)) {
+        const char *msg = lua_tostring(L, -1);
+        print_error(msg ? msg : "(error object is not a string)");
+        lua_pop(L, 1);
+    }
+    return status;
+}
+
+/* Builds the global arg: arg[0] the script, arg[1..] its arguments. */
+static void create_arg(lua_State *L, char **argv, int argc, int script)
+{
+    lua_createtable(L, argc - script - 1, script + 1);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - script);
+    }
+    lua_setglobal(L, "arg");
+}
+
+static int run_script(lua_State *L, char **argv, int argc, int script)
+{
+    const char *fname = argv[script];
+    int status, nargs;
+    if (strcmp(fname, "-") == 0)
+        fname = NULL; /* luaL_loadfile reads standard input */
+    status = luaL_loadfile(L, fname);
+    if (status != 0)
+        return report(L, status);
+    nargs = argc - script - 1;
+    luaL_checkstack(L, nargs, "too many arguments to the script");
+    for (int i = script + 1; i < argc; i++)
+        lua_pushstring(L, argv[i]);
+    return report(L, docall(L, nargs, 0));
+}
+
+static int run_string(lua_State *L, const char *code)
+{
+    int status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
+    if (status == 0)
+        status = docall(L, 0, 0);
+    return report(L, status);
+}
+
+struct smain {
+    int argc;
+    char **argv;
+    int status;
+};
+
+static int pmain(lua_State *L)
+{
+    struct smain *s = lua_touserdata(L, 1);
+    char **argv = s->argv;
+    int argc = s->argc;
+    int script = 0, interactive = 0, ran_code = 0;
+    int i;
+
+    lua_gc(L, LUA_GCSTOP, 0);
+    luaL_openlibs(L);
+    lua_gc(L, LUA_GCRESTART, -1);
+    asp_engine_open(L);
+
+    /* Options first: -e runs as it is met, so later ones see earlier ones. */
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            script = i;
+            break;
+        }
+        if (strcmp(a, "--") == 0) {
+            if (i + 1 < argc)
+                script = i + 1;
+            break;
+        } else if (strcmp(a, "-e") == 0) {
+            if (i + 1 >= argc) {
+                print_error("'-e' needs an argument");
+                usage(stderr);
+                s->status = 1;
+                return 0;
+            }
+            create_arg(L, argv, argc, 0);
+            if (run_string(L, argv[++i]) != 0) {
+                s->status = 1;
+                return 0;
+            }
+            ran_code = 1;
+        } else if (strcmp(a, "-i") == 0) {
+            interactive = 1;
+        } else if (strcmp(a, "-v") == 0) {
+            printf("asp-lua %s (%s)\n", ASP_VERSION, LUAJIT_VERSION);
+            ran_code = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "%s: unknown option '%s'\n", progname, a);
+            usage(stderr);
+            s->status = 1;
+            return 0;
+        }
+    }
+    if (script > 0) {
+        create_arg(L, argv, argc, script);
+        if (run_script(L, argv, argc, script) != 0) {
+            s->status = 1;
+            return 0;
+        }
+    }
+    if (interactive || (script == 0 && !ran_code)) {
+        if (interactive || asp_repl_is_terminal()) {
+            s->status = asp_repl_run(L, script > 0 ? argv[script] : NULL);
+        } else {
+            /* No script and no terminal: read the script from standard input. */
+            create_arg(L, argv, argc, 0);
+            s->status = luaL_loadfile(L, NULL) == 0 ? report(L, docall(L, 0, 0)) : report(L, 1);
+            s->status = s->status != 0;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct smain s = { argc, argv, 0 };
+    lua_State *L = luaL_newstate();
+    int status;
+    if (!L) {
+        print_error("cannot create the Lua state (out of memory)");
+        return 1;
+    }
+    status = lua_cpcall(L, pmain, &s);
+    report(L, status);
+    lua_close(L);
+    asp_engine_close();
+    return (status != 0 || s.status != 0) ? 1 : 0;
+}

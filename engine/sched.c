@@ -1,0 +1,179 @@
+/*
+ * The clock rule; see sched.h.
+ */
+#include "sched.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "time.h"
+
+#define CLASS_OTHER (UINT64_C(1) << 63)
+#define NS_PER_MS INT64_C(1000000)
+
+/*
+ * libuv timers count whole milliseconds of a cached loop time, so they may
+ * fire up to a millisecond early or late. Waits end this much before the due
+ * time and the rest is finished precisely (see wait_until).
+ */
+#define COARSE_MARGIN_NS (2 * NS_PER_MS)
+
+asp_sched *asp_sched_new(void)
+{
+    asp_sched *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    asp_heap_init(&s->heap);
+    if (uv_loop_init(&s->loop) != 0) {
+        free(s);
+        return NULL;
+    }
+    uv_timer_init(&s->loop, &s->timer);
+    s->now = asp_time_wall();
+    return s;
+}
+
+void asp_sched_free(asp_sched *s)
+{
+    if (!s)
+        return;
+    uv_close((uv_handle_t *)&s->timer, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s->loop);
+    asp_heap_destroy(&s->heap);
+    free(s);
+}
+
+void asp_sched_start(asp_sched *s, int64_t start)
+{
+    asp_heap_reset(&s->heap);
+    s->now = start;
+    s->seq = 0;
+    s->interrupted = 0;
+    s->wall_seen = asp_time_wall();
+}
+
+int64_t asp_sched_now(const asp_sched *s)
+{
+    return s->now;
+}
+
+int64_t asp_sched_wall(asp_sched *s)
+{
+    s->wall_seen = asp_time_wall();
+    return s->wall_seen;
+}
+
+int32_t asp_sched_alloc(asp_sched *s)
+{
+    return asp_heap_alloc(&s->heap);
+}
+
+void asp_sched_release(asp_sched *s, int32_t id)
+{
+    asp_heap_release(&s->heap, id);
+}
+
+int asp_sched_push_event(asp_sched *s, int32_t id, int64_t due, uint32_t stream_order)
+{
+    return asp_heap_push(&s->heap, id, due < s->now ? s->now : due, stream_order);
+}
+
+int asp_sched_push(asp_sched *s, int32_t id, int64_t due)
+{
+    return asp_heap_push(&s->heap, id, due < s->now ? s->now : due, CLASS_OTHER | ++s->seq);
+}
+
+int asp_sched_cancel(asp_sched *s, int32_t id)
+{
+    return asp_heap_remove(&s->heap, id);
+}
+
+int asp_sched_queued(const asp_sched *s, int32_t id)
+{
+    return asp_heap_queued(&s->heap, id);
+}
+
+int32_t asp_sched_pending(const asp_sched *s)
+{
+    return s->heap.count;
+}
+
+void asp_sched_interrupt(asp_sched *s)
+{
+    s->interrupted = 1;
+}
+
+void asp_sched_clear(asp_sched *s)
+{
+    asp_heap_clear(&s->heap);
+}
+
+static void on_timer(uv_timer_t *timer)
+{
+    (void)timer; /* waking up is all it is for */
+}
+
+/* Sleeps without libuv until the wall clock reaches due (never earlier). */
+static void sleep_until(int64_t due)
+{
+    struct timespec ts = { (time_t)(due / ASP_NS_PER_SEC), (long)(due % ASP_NS_PER_SEC) };
+    if (ts.tv_nsec < 0) {
+        ts.tv_sec -= 1;
+        ts.tv_nsec += ASP_NS_PER_SEC;
+    }
+    while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+/*
+ * Waits in real time for the item due at `due` or for live input, whichever
+ * comes first. Returns having done one step of waiting: the caller looks at
+ * the queue and the wall clock again.
+ */
+static void wait_until(asp_sched *s, int64_t due, int64_t wall)
+{
+    int64_t remaining = due - wall;
+    if (remaining > COARSE_MARGIN_NS) {
+        uint64_t ms = (uint64_t)((remaining - COARSE_MARGIN_NS / 2) / NS_PER_MS);
+        uv_update_time(&s->loop);
+        uv_timer_start(&s->timer, on_timer, ms, 0);
+        uv_run(&s->loop, UV_RUN_ONCE);
+        uv_timer_stop(&s->timer);
+    } else if (s->live_sources > 0) {
+        /* The last stretch, polling live input so that it is not held up. */
+        uv_run(&s->loop, UV_RUN_NOWAIT);
+    } else {
+        sleep_until(due);
+    }
+}
+
+int32_t asp_sched_next(asp_sched *s)
+{
+    for (;;) {
+        const asp_heap_entry *top;
+        if (s->interrupted) {
+            s->interrupted = 0;
+            return ASP_SCHED_INTERRUPTED;
+        }
+        if (s->heap.count == 0) {
+            if (s->live_sources <= 0)
+                return ASP_SCHED_EMPTY;
+            uv_run(&s->loop, UV_RUN_ONCE);
+            continue;
+        }
+        top = &s->heap.entries[0];
+        /* The wall clock only moves forward for our purposes: an item due
+         * before the last reading is due now without reading it again. */
+        if (top->due > s->wall_seen)
+            s->wall_seen = asp_time_wall();
+        if (top->due <= s->wall_seen) {
+            asp_heap_entry e = asp_heap_pop(&s->heap);
+            if (e.due > s->now)
+                s->now = e.due;
+            return e.id;
+        }
+        wait_until(s, top->due, s->wall_seen);
+    }
+}

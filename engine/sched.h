@@ -1,0 +1,73 @@
+/*
+ * The scheduler: the virtual clock, the queue of items and the clock rule.
+ *
+ * Items are keyed by (due, class, order). Class 0 holds stream events,
+ * ordered at equal due by the stream's start order; class 1 holds everything
+ * else (wake-ups, ticks, calls, task starts), first scheduled first. Due
+ * times are never earlier than the clock: an item scheduled in the past is
+ * due now, behind the items already due now, so the clock never goes back.
+ *
+ * asp_sched_next applies the clock rule: an item due at or before the wall
+ * clock runs at once with the clock set to its due time (replay); one due
+ * later is waited for in real time on libuv, together with live input (live).
+ */
+#ifndef ASP_SCHED_H
+#define ASP_SCHED_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "heap.h"
+
+enum {
+    ASP_SCHED_EMPTY = -1,       /* nothing queued and no live source open */
+    ASP_SCHED_INTERRUPTED = -2  /* asp_sched_interrupt was called */
+};
+
+typedef struct asp_sched {
+    int64_t now;        /* the virtual clock, ns since the epoch */
+    int64_t wall_seen;  /* the latest wall clock read: items due before it need no new read */
+    uint64_t seq;       /* order of class-1 items */
+    int live_sources;   /* open live sources: the run waits for them when the queue is empty */
+    volatile int interrupted;
+    asp_heap heap;
+    uv_loop_t loop;
+    uv_timer_t timer;   /* the real-time wait for the next item */
+} asp_sched;
+
+asp_sched *asp_sched_new(void);
+void asp_sched_free(asp_sched *s);
+
+/* Starts a run: sets the clock, empties the queue. */
+void asp_sched_start(asp_sched *s, int64_t start);
+
+int64_t asp_sched_now(const asp_sched *s);
+int64_t asp_sched_wall(asp_sched *s);
+
+int32_t asp_sched_alloc(asp_sched *s);
+void asp_sched_release(asp_sched *s, int32_t id);
+
+/* Queues a stream event (class 0) of the stream started as stream_order. */
+int asp_sched_push_event(asp_sched *s, int32_t id, int64_t due, uint32_t stream_order);
+/* Queues any other item (class 1), behind those of equal due queued before. */
+int asp_sched_push(asp_sched *s, int32_t id, int64_t due);
+/* Unqueues an item; returns 1 if it was queued. */
+int asp_sched_cancel(asp_sched *s, int32_t id);
+int asp_sched_queued(const asp_sched *s, int32_t id);
+int32_t asp_sched_pending(const asp_sched *s);
+
+/*
+ * Returns the id of the next item to run, with the clock moved to its due
+ * time, waiting in real time if it is due later than the wall clock; or
+ * ASP_SCHED_EMPTY, or ASP_SCHED_INTERRUPTED.
+ */
+int32_t asp_sched_next(asp_sched *s);
+
+/* Makes asp_sched_next return ASP_SCHED_INTERRUPTED (async-signal-safe). */
+void asp_sched_interrupt(asp_sched *s);
+
+/* Drops every queued item (used when a run stops or fails). */
+void asp_sched_clear(asp_sched *s);
+
+#endif

@@ -1,0 +1,52 @@
+-- The public `asp` module: the API of ../shared/lua-api.md (see README.md).
+local time = require("asp.time")
+local sched = require("asp.sched")
+local stream = require("asp.stream")
+local timer = require("asp.timer")
+local cffi = require("asp.cffi")
+
+local C, S = cffi.C, cffi.S
+local Time = time.ct
+
+local asp = {
+  version = "0.1.0",
+  is_time = time.is_time,
+  sleep = sched.sleep,
+  call_later = sched.call_later,
+  spawn = sched.spawn,
+  run = sched.run,
+  stop = sched.stop,
+  timer = timer.timer,
+  process_stream = stream.process_stream,
+}
+
+-- asp.time(s | n | t | nil) -> Time
+function asp.time(x)
+  if x == nil then return Time(C.asp_time_wall()) end
+  local tx = type(x)
+  if tx == "string" then
+    local ns = time.parse_ns(x)
+    if ns == nil then error("asp.time: invalid time '" .. x .. "'", 2) end
+    return Time(ns)
+  elseif tx == "number" then
+    if x ~= x or x == math.huge or x == -math.huge then
+      error("asp.time: invalid time " .. tostring(x) .. " (finite epoch seconds expected)", 2)
+    end
+    return Time(C.asp_time_from_seconds(x))
+  elseif time.is_time(x) then
+    return x
+  end
+  error("asp.time: bad argument #1 (an ISO-8601 string, epoch seconds or a Time expected, got " .. tx .. ")", 2)
+end
+
+-- The virtual clock inside asp.run, the wall clock outside it.
+function asp.now()
+  if sched.is_running() then return Time(C.asp_sched_now(S)) end
+  return Time(C.asp_time_wall())
+end
+
+function asp.wall()
+  return Time(C.asp_time_wall())
+end
+
+return asp

@@ -1,0 +1,392 @@
+-- The run loop: items, the dispatcher coroutines, sleep, call_later, run, stop.
+--
+-- The C scheduler (engine/sched.c) owns the clock and the queue; it hands
+-- back item ids in clock-rule order. Each id maps to a kind and a payload
+-- kept here in two arrays indexed by id.
+--
+-- Callbacks run directly in a dispatcher coroutine, with no coroutine switch
+-- per item. A callback that sleeps keeps the coroutine it runs in (it is
+-- "detached"); the dispatching goes on in a fresh coroutine from a pool, and
+-- the sleeper is resumed by whichever dispatcher pops its wake-up. When its
+-- callback returns, the detached coroutine hands itself back to the pool.
+local cffi = require("asp.cffi")
+local time = require("asp.time")
+
+local C, S = cffi.C, cffi.S
+local Time = time.ct
+local is_time = time.is_time
+local coroutine_create, resume, yield, running, status =
+  coroutine.create, coroutine.resume, coroutine.yield, coroutine.running, coroutine.status
+local type, select, tostring, error, pcall, setmetatable, unpack =
+  type, select, tostring, error, pcall, setmetatable, unpack
+local traceback = debug.traceback
+
+local M = {}
+
+-- Sentinels that workers yield to whoever resumed them.
+local SLEEP = setmetatable({}, { __tostring = function() return "asp sleep" end })
+local DONE = setmetatable({}, { __tostring = function() return "asp done" end })
+
+-- Item kinds and their handlers: handler(payload, id) runs the item.
+local handlers = {}
+M.handlers = handlers
+local kind, payload = {}, {}
+
+local running_run = false   -- inside asp.run
+local stopping = false      -- asp.stop() was called
+local current = nil         -- the coroutine dispatching now
+local current_ctx = nil     -- what runs now, for error messages
+local ctx_of = setmetatable({}, { __mode = "k" }) -- detached coroutine -> its context
+local is_worker = setmetatable({}, { __mode = "k" })
+local pool, pool_n = {}, 0
+local POOL_MAX = 64
+
+-- -- Items ---------------------------------------------------------------------
+
+local function new_item(k, p)
+  local id = C.asp_sched_alloc(S)
+  if id < 0 then error("asp: out of memory for scheduled items", 3) end
+  kind[id] = k
+  payload[id] = p
+  return id
+end
+M.new_item = new_item
+
+local function free_item(id)
+  kind[id] = nil
+  payload[id] = nil
+  C.asp_sched_release(S, id)
+end
+M.free_item = free_item
+
+-- Queues item id (class "other") due at ns; a due time in the past is now.
+local function schedule(id, ns)
+  if C.asp_sched_push(S, id, ns) ~= 0 then error("asp: out of memory for scheduled items", 3) end
+end
+M.schedule = schedule
+
+function M.schedule_event(id, ns, order)
+  if C.asp_sched_push_event(S, id, ns, order) ~= 0 then
+    error("asp: out of memory for scheduled items", 3)
+  end
+end
+
+function M.set_context(ctx)
+  current_ctx = ctx
+end
+
+function M.now_ns()
+  return C.asp_sched_now(S)
+end
+
+function M.is_running()
+  return running_run
+end
+
+-- -- Errors --------------------------------------------------------------------
+
+-- An error already given its context by an inner dispatcher travels outward
+-- wrapped in this table, so that it is not wrapped twice.
+local Failure = {}
+Failure.__index = Failure
+Failure.__tostring = function(f) return f.message end
+
+local function describe(ctx)
+  if type(ctx) == "table" then
+    return ctx.describe and ctx:describe() or tostring(ctx)
+  end
+  return ctx or "a task"
+end
+
+local function failure(co, err, ctx)
+  if getmetatable(err) == Failure then return err end
+  local msg = type(err) == "string" and err or tostring(err)
+  local head = ("asp.run: error at %s in %s: %s"):format(
+    time.format_ns(C.asp_sched_now(S)), describe(ctx), msg)
+  return setmetatable({ message = traceback(co, head) }, Failure)
+end
+
+-- -- Dispatching ---------------------------------------------------------------
+
+local function dispatch(me)
+  current = me
+  while true do
+    local id = C.asp_sched_next(S)
+    if id < 0 then return id end
+    handlers[kind[id]](payload[id], id)
+    if current ~= me then return DONE end   -- a callback slept: detached
+    if stopping then return -3 end
+  end
+end
+
+local function worker_body()
+  local me = running()
+  while true do
+    yield(dispatch(me))
+  end
+end
+
+local function take_worker()
+  if pool_n > 0 then
+    local co = pool[pool_n]
+    pool[pool_n] = nil
+    pool_n = pool_n - 1
+    return co
+  end
+  local co = coroutine_create(worker_body)
+  is_worker[co] = true
+  return co
+end
+
+local function give_worker(co)
+  if pool_n < POOL_MAX then
+    pool_n = pool_n + 1
+    pool[pool_n] = co
+  end
+end
+
+local function unexpected_yield(co, ctx)
+  return failure(co, "a task called coroutine.yield: tasks suspend with asp.sleep "
+    .. "(use coroutines of your own only with coroutine.wrap/resume around code that does not sleep)", ctx)
+end
+
+-- Resumes a sleeping task (from a wake-up item).
+local function resume_task(co)
+  local ctx = ctx_of[co]
+  local saved_ctx = current_ctx
+  local ok, r = resume(co)
+  current_ctx = saved_ctx
+  if not ok then error(failure(co, r, ctx), 0) end
+  if r == SLEEP then return end
+  ctx_of[co] = nil
+  if r == DONE then
+    give_worker(co)
+  elseif status(co) ~= "dead" then
+    error(unexpected_yield(co, ctx), 0)
+  end
+end
+M.resume_task = resume_task
+
+local WAKE = "wake"
+handlers[WAKE] = function(co, id)
+  free_item(id)
+  resume_task(co)
+end
+
+-- Runs the dispatchers until the queue is empty, asp.stop() or an interrupt.
+local function drive()
+  while true do
+    local co = take_worker()
+    local ok, r = resume(co)
+    if not ok then error(failure(co, r, current_ctx), 0) end
+    if r ~= SLEEP then
+      if type(r) ~= "number" then error(unexpected_yield(co, current_ctx), 0) end
+      give_worker(co)
+      return r
+    end
+  end
+end
+
+-- -- Sleeping ------------------------------------------------------------------
+
+local CANNOT_YIELD = "asp.sleep: cannot suspend here: the task reached this call through a C function "
+  .. "(a table.sort comparator, a string.gsub callback, a __gc or __tostring metamethod, a C library); "
+  .. "call asp.sleep from the task's own Lua code"
+
+function M.sleep(d)
+  local co = running()
+  if not is_worker[co] then
+    error("asp.sleep: not called from a task: only callbacks and tasks run by asp.run can sleep", 2)
+  end
+  local due
+  if type(d) == "number" then
+    if not (d >= 0) then error("asp.sleep: bad duration " .. tostring(d) .. " (seconds >= 0 expected)", 2) end
+    due = C.asp_sched_now(S) + C.asp_time_from_seconds(d)
+  elseif is_time(d) then
+    due = d.ns_
+  else
+    error("asp.sleep: bad argument #1 (a number of seconds or a Time expected, got " .. type(d) .. ")", 2)
+  end
+  local id = new_item(WAKE, co)
+  schedule(id, due)
+  local was_dispatcher = co == current
+  if was_dispatcher then
+    current = nil
+    ctx_of[co] = current_ctx
+  end
+  local ok, err = pcall(yield, SLEEP)
+  if not ok then
+    free_item(id)
+    if was_dispatcher then
+      current = co
+      ctx_of[co] = nil
+    end
+    error(CANNOT_YIELD .. " (" .. tostring(err) .. ")", 2)
+  end
+end
+
+-- -- Calls ---------------------------------------------------------------------
+
+local Handle = {}
+Handle.__index = Handle
+
+-- Returns true when the call had not run yet; it then never runs.
+function Handle:cancel()
+  local id = self.id
+  if id == nil or payload[id] ~= self then return false end
+  self.id = nil
+  free_item(id)
+  return true
+end
+
+local CALL = "call"
+handlers[CALL] = function(rec, id)
+  rec.id = nil
+  free_item(id)
+  current_ctx = rec.ctx
+  rec.fn(rec.when, unpack(rec, 1, rec.n))
+end
+
+-- Converts a `when` argument (nil, seconds from now, a Time) to a Time.
+local function when_to_time(when, fname)
+  if when == nil then return Time(C.asp_sched_now(S)) end
+  if type(when) == "number" then
+    if when ~= when then error(fname .. ": bad argument #1 (NaN)", 3) end
+    return Time(C.asp_sched_now(S) + C.asp_time_from_seconds(when))
+  end
+  if is_time(when) then return when end
+  error(fname .. ": bad argument #1 (nil, a number of seconds or a Time expected, got " .. type(when) .. ")", 3)
+end
+
+-- Tasks (process_stream, timer) are tables whose metatable says so; the
+-- module that makes them registers a starter for their kind.
+local task_mt = {}
+M.task_mt = task_mt
+
+local function is_task(x)
+  return type(x) == "table" and task_mt[getmetatable(x)] ~= nil
+end
+M.is_task = is_task
+
+local START = "start"
+handlers[START] = function(rec, id)
+  rec.id = nil
+  free_item(id)
+  local task = rec.fn
+  current_ctx = task
+  task_mt[getmetatable(task)](task)
+end
+
+-- Schedules fn(due_time, ...) or the start of a task; returns a handle.
+function M.call_later(when, fn, ...)
+  if not running_run then error("asp.call_later: called outside asp.run", 2) end
+  local t = when_to_time(when, "asp.call_later")
+  local k
+  if is_task(fn) then
+    k = START
+    fn:claim("asp.call_later")
+  elseif type(fn) == "function" then
+    k = CALL
+  else
+    error("asp.call_later: bad argument #2 (a function or a task expected, got " .. type(fn) .. ")", 2)
+  end
+  local rec = setmetatable({ fn = fn, when = t, n = select("#", ...), ctx = "a call_later callback", ... }, Handle)
+  local id = new_item(k, rec)
+  rec.id = id
+  schedule(id, t.ns_)
+  return rec
+end
+
+function M.spawn(task)
+  if not running_run then error("asp.spawn: called outside asp.run", 2) end
+  if not is_task(task) and type(task) ~= "function" then
+    error("asp.spawn: bad argument #1 (a task or a function expected, got " .. type(task) .. ")", 2)
+  end
+  return M.call_later(nil, task)
+end
+
+-- Schedules fn() with the given context at ns: used for tasks of the run
+-- list, producers and other internal starts.
+local TASK = "task"
+handlers[TASK] = function(rec, id)
+  free_item(id)
+  current_ctx = rec.ctx
+  rec.fn(unpack(rec, 1, rec.n))
+end
+
+function M.start_task_at(ns, ctx, fn, ...)
+  local id = new_item(TASK, { fn = fn, ctx = ctx, n = select("#", ...), ... })
+  schedule(id, ns)
+end
+
+-- -- Running -------------------------------------------------------------------
+
+-- Hooks the other modules register: prepare(task) before the clock is
+-- placed (returns the ns of its first past event or nil), and cleanup() when
+-- a run ends for any reason.
+M.prepare = {}
+M.cleanups = {}
+
+function M.stop()
+  if running_run then stopping = true end
+end
+
+local function finish_run()
+  C.asp_sched_clear(S)
+  for i = 1, #M.cleanups do M.cleanups[i]() end
+  kind, payload = {}, {}
+  running_run, stopping, current, current_ctx = false, false, nil, nil
+end
+
+function M.run(tasks, opts)
+  if running_run then error("asp.run: already running (asp.run cannot be called inside a run)", 2) end
+  if type(tasks) ~= "table" or is_task(tasks) then
+    error("asp.run: bad argument #1 (an array of tasks and functions expected, got "
+      .. (is_task(tasks) and "a single task: wrap it in { }" or type(tasks)) .. ")", 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("asp.run: bad argument #2 (a table of options expected, got " .. type(opts) .. ")", 2)
+  end
+  local n = #tasks
+  for i = 1, n do
+    local t = tasks[i]
+    if not is_task(t) and type(t) ~= "function" then
+      error(("asp.run: tasks[%d] is a %s (a task or a function expected)"):format(i, type(t)), 2)
+    end
+  end
+  local start
+  if opts and opts.start_time ~= nil then
+    start = time.coerce(opts.start_time)
+    if start == nil then
+      error("asp.run: opts.start_time is not a time: " .. tostring(opts.start_time), 2)
+    end
+    start = start.ns_
+  end
+  running_run = true
+  local ok, err = pcall(function()
+    local earliest = C.asp_time_wall()
+    for i = 1, n do
+      local t = tasks[i]
+      if is_task(t) then
+        t:claim("asp.run")
+        local first = t:prepare()
+        if first ~= nil and first < earliest then earliest = first end
+      end
+    end
+    C.asp_sched_start(S, start or earliest)
+    for i = 1, n do
+      local t = tasks[i]
+      if is_task(t) then
+        local id = new_item(START, { fn = t })
+        schedule(id, C.asp_sched_now(S))
+      else
+        M.start_task_at(C.asp_sched_now(S), "task #" .. i .. " of asp.run", t)
+      end
+    end
+    return drive()
+  end)
+  finish_run()
+  if not ok then error(tostring(err), 0) end
+end
+
+return M

@@ -1,0 +1,127 @@
+-- The Time type: an instant with nanosecond resolution, UTC.
+--
+-- A Time is an FFI struct holding an int64 count of nanoseconds since the
+-- epoch, so creating one costs no table and the JIT can keep it in registers.
+-- Durations are plain numbers of seconds.
+local ffi = require("ffi")
+local C = require("asp.cffi").C
+
+local Time = {}
+local methods = {}
+Time.__index = methods
+
+local Time_ct -- the ctype, set below once the metatable is attached
+local istype = ffi.istype
+local format_buf = ffi.new("char[48]")
+local parse_out = ffi.new("int64_t[1]")
+local tonumber, type, tostring = tonumber, type, tostring
+
+local function is_time(x)
+  return istype(Time_ct, x)
+end
+
+local function seconds_to_ns(d)
+  return C.asp_time_from_seconds(d)
+end
+
+-- Returns the int64 ns of an ISO-8601 string, or nil when it is malformed.
+local function parse_ns(s)
+  if C.asp_time_parse(s, #s, parse_out) ~= 0 then return nil end
+  return parse_out[0]
+end
+
+local function format_ns(ns)
+  local n = C.asp_time_format(ns, format_buf)
+  return ffi.string(format_buf, n)
+end
+
+function Time.__add(a, b)
+  if type(a) == "number" then a, b = b, a end
+  if type(b) ~= "number" then
+    error("attempt to add a Time and a " .. (is_time(b) and "Time" or type(b))
+      .. " (add a number of seconds)", 2)
+  end
+  return Time_ct(a.ns_ + seconds_to_ns(b))
+end
+
+function Time.__sub(a, b)
+  if not is_time(a) then
+    error("attempt to subtract a Time from a " .. type(a), 2)
+  end
+  if type(b) == "number" then
+    return Time_ct(a.ns_ - seconds_to_ns(b))
+  elseif is_time(b) then
+    return C.asp_time_to_seconds(a.ns_ - b.ns_)
+  end
+  error("attempt to subtract a " .. type(b) .. " from a Time", 2)
+end
+
+-- Comparisons between a Time and anything else are false (==) or an error
+-- (<, <=), as for mismatched Lua types.
+function Time.__eq(a, b)
+  return is_time(a) and is_time(b) and a.ns_ == b.ns_
+end
+
+local function check_pair(a, b)
+  if not (is_time(a) and is_time(b)) then
+    error("attempt to compare a Time with a " .. (is_time(a) and type(b) or type(a)), 3)
+  end
+end
+
+function Time.__lt(a, b)
+  check_pair(a, b)
+  return a.ns_ < b.ns_
+end
+
+function Time.__le(a, b)
+  check_pair(a, b)
+  return a.ns_ <= b.ns_
+end
+
+function Time.__tostring(t)
+  return format_ns(t.ns_)
+end
+
+function Time.__concat(a, b)
+  return tostring(a) .. tostring(b)
+end
+
+-- Seconds since the epoch, as a number.
+function methods:epoch()
+  return C.asp_time_to_seconds(self.ns_)
+end
+
+-- Nanoseconds since the epoch, as a 64-bit integer.
+function methods:ns()
+  return self.ns_
+end
+
+Time_ct = ffi.metatype("asp_time", Time)
+
+-- Converts what a source may give as an event time (a Time, an ISO-8601
+-- string, epoch seconds) to a Time; nil when it is none of those.
+local function coerce(x)
+  local tx = type(x)
+  if tx == "cdata" then
+    if istype(Time_ct, x) then return x end
+    return nil
+  elseif tx == "number" then
+    if x ~= x then return nil end
+    return Time_ct(C.asp_time_from_seconds(x))
+  elseif tx == "string" then
+    local ns = parse_ns(x)
+    if ns == nil then return nil end
+    return Time_ct(ns)
+  end
+  return nil
+end
+
+return {
+  ct = Time_ct,
+  is_time = is_time,
+  coerce = coerce,
+  parse_ns = parse_ns,
+  format_ns = format_ns,
+  seconds_to_ns = seconds_to_ns,
+  wall = function() return Time_ct(C.asp_time_wall()) end,
+}
