@@ -13,7 +13,7 @@ LUAJIT  ?= luajit
 SAN     ?=
 OPT     ?= -O2
 
-PKGS    := luajit libuv
+PKGS    := luajit libuv zlib jansson
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Werror=implicit-function-declaration -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= $(OPT) -g
@@ -40,7 +40,7 @@ $(DEPS_STAMP): scripts/install-deps.sh
 $(BUILD)/gen/modules.gen.c: $(LUA_SRC) engine/asp_ffi.h scripts/embed-lua.sh | $(DEPS_STAMP)
 	@sh scripts/embed-lua.sh $(LUAJIT) $(BUILD)/gen
 
-$(BUILD)/obj/%.o: %.c $(wildcard engine/*.h) | $(DEPS_STAMP)
+$(BUILD)/obj/%.o: %.c $(wildcard engine/*.h engine/*/*.h) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

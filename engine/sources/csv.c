@@ -1,0 +1,448 @@
+/*
+ * The CSV push parser (see csv.h) and the conversions of its fields to
+ * numbers and times, which the Lua side calls straight on the field buffer.
+ */
+#include "sources/csv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "time.h"
+
+enum { ST_FIELD, ST_UNQUOTED, ST_QUOTED, ST_QUOTE_SEEN };
+
+struct asp_csv {
+    asp_csv_row row;    /* what Lua reads: points into the buffers below */
+    char delim;
+    int state;
+    int complete;       /* row holds a finished record; the next feed starts anew */
+    int quoted;         /* the current field was quoted */
+    char *buf;          /* field bytes, each field followed by a NUL */
+    size_t len, cap;
+    uint32_t *start, *end, *col;
+    int32_t nf, fcap;
+    int64_t line;       /* line of the next byte */
+    int64_t pos;        /* offset of the next byte in the whole input */
+    int64_t line_pos;   /* offset at which the current line starts */
+    int64_t quote_line, quote_col; /* where the open quote of the current field is */
+    int64_t field_col;
+    char err[320];
+};
+
+asp_csv *asp_csv_new(char delim)
+{
+    asp_csv *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->delim = delim;
+    p->cap = 4096;
+    p->fcap = 16;
+    p->buf = malloc(p->cap);
+    p->start = malloc(sizeof *p->start * (size_t)p->fcap);
+    p->end = malloc(sizeof *p->end * (size_t)p->fcap);
+    p->col = malloc(sizeof *p->col * (size_t)p->fcap);
+    if (!p->buf || !p->start || !p->end || !p->col) {
+        asp_csv_free(p);
+        return NULL;
+    }
+    p->line = 1;
+    p->row.line = 1;
+    p->field_col = 1;
+    return p;
+}
+
+void asp_csv_free(asp_csv *p)
+{
+    if (!p)
+        return;
+    free(p->buf);
+    free(p->start);
+    free(p->end);
+    free(p->col);
+    free(p);
+}
+
+const asp_csv_row *asp_csv_record(const asp_csv *p)
+{
+    return &p->row;
+}
+
+const char *asp_csv_error(const asp_csv *p)
+{
+    return p->err;
+}
+
+int asp_csv_partial(const asp_csv *p)
+{
+    return !p->complete && (p->len > 0 || p->nf > 0 || p->state != ST_FIELD);
+}
+
+/* -- Buffers -- */
+
+static int grow(asp_csv *p, size_t need)
+{
+    size_t cap = p->cap;
+    char *b;
+    if (need <= cap)
+        return 0;
+    if (need > ASP_CSV_MAX_RECORD + 4096) {
+        snprintf(p->err, sizeof p->err,
+                 "line %lld: record longer than %u bytes (an unterminated quote at line %lld, column %lld?)",
+                 (long long)p->row.line, ASP_CSV_MAX_RECORD, (long long)p->quote_line,
+                 (long long)p->quote_col);
+        return -1;
+    }
+    while (cap < need)
+        cap *= 2;
+    b = realloc(p->buf, cap);
+    if (!b) {
+        snprintf(p->err, sizeof p->err, "out of memory");
+        return -1;
+    }
+    p->buf = b;
+    p->cap = cap;
+    return 0;
+}
+
+static int append(asp_csv *p, const char *s, size_t n)
+{
+    if (p->len + n + 1 > p->cap && grow(p, p->len + n + 1) != 0)
+        return -1;
+    memcpy(p->buf + p->len, s, n);
+    p->len += n;
+    return 0;
+}
+
+/* Ends the current field: a NUL after it, its bounds recorded. */
+static int end_field(asp_csv *p)
+{
+    if (p->nf + 1 >= p->fcap) {
+        int32_t fcap = p->fcap * 2;
+        uint32_t *s = realloc(p->start, sizeof *s * (size_t)fcap);
+        if (s)
+            p->start = s;
+        uint32_t *e = realloc(p->end, sizeof *e * (size_t)fcap);
+        if (e)
+            p->end = e;
+        uint32_t *c = realloc(p->col, sizeof *c * (size_t)fcap);
+        if (c)
+            p->col = c;
+        if (!s || !e || !c) {
+            snprintf(p->err, sizeof p->err, "out of memory");
+            return -1;
+        }
+        p->fcap = fcap;
+    }
+    if (p->len + 1 > p->cap && grow(p, p->len + 1) != 0)
+        return -1;
+    p->end[p->nf] = (uint32_t)p->len;
+    p->col[p->nf] = (uint32_t)p->field_col;
+    p->buf[p->len++] = '\0';
+    p->nf++;
+    p->start[p->nf] = (uint32_t)p->len; /* start of the next one (fcap keeps room) */
+    return 0;
+}
+
+static void begin_record(asp_csv *p)
+{
+    p->len = 0;
+    p->nf = 0;
+    p->start[0] = 0;
+    p->complete = 0;
+    p->quoted = 0;
+    p->row.line = p->line;
+}
+
+/* Publishes the record; returns 0 for an empty line (no record). */
+static int finish_record(asp_csv *p)
+{
+    if (p->nf == 1 && p->end[0] == 0 && !p->quoted) {
+        begin_record(p);
+        return 0;
+    }
+    p->row.data = p->buf;
+    p->row.start = p->start;
+    p->row.end = p->end;
+    p->row.col = p->col;
+    p->row.nfields = p->nf;
+    p->complete = 1;
+    return 1;
+}
+
+static void show_text(char *out, size_t outlen, const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 5 < outlen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n') {
+            out[k++] = '\\';
+            out[k++] = 'n';
+        } else if (c < 32) {
+            out[k++] = '?';
+        } else {
+            out[k++] = (char)c;
+        }
+    }
+    if (n > 0 && k + 5 >= outlen) {
+        out[k++] = '.';
+        out[k++] = '.';
+        out[k++] = '.';
+    }
+    out[k] = '\0';
+}
+
+/* -- Parsing -- */
+
+int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
+{
+    const char delim = p->delim;
+    size_t i = 0;
+    if (p->complete)
+        begin_record(p);
+    while (i < n) {
+        char c = data[i];
+        switch (p->state) {
+        case ST_FIELD:
+            p->field_col = p->pos + (int64_t)i - p->line_pos + 1;
+            p->quoted = 0;
+            if (c == '"') {
+                p->state = ST_QUOTED;
+                p->quoted = 1;
+                p->quote_line = p->line;
+                p->quote_col = p->field_col;
+                i++;
+            } else {
+                p->state = ST_UNQUOTED;
+            }
+            break;
+        case ST_UNQUOTED: {
+            size_t j = i;
+            while (j < n && data[j] != delim && data[j] != '\n')
+                j++;
+            if (j > i && append(p, data + i, j - i) != 0)
+                goto fail;
+            i = j;
+            if (i == n)
+                break;
+            i++;
+            p->state = ST_FIELD;
+            if (data[j] == delim) {
+                if (end_field(p) != 0)
+                    goto fail;
+                break;
+            }
+            /* The record's end: a CR before the LF belongs to the line end. */
+            if (p->len > 0 && p->buf[p->len - 1] == '\r' &&
+                p->start[p->nf] < p->len)
+                p->len--;
+            p->line++;
+            p->line_pos = p->pos + (int64_t)i;
+            if (end_field(p) != 0)
+                goto fail;
+            if (finish_record(p)) {
+                p->pos += (int64_t)i;
+                *used = i;
+                return ASP_CSV_RECORD;
+            }
+            break;
+        }
+        case ST_QUOTED: {
+            size_t j = i;
+            while (j < n && data[j] != '"') {
+                if (data[j] == '\n') {
+                    p->line++;
+                    p->line_pos = p->pos + (int64_t)j + 1;
+                }
+                j++;
+            }
+            if (j > i && append(p, data + i, j - i) != 0)
+                goto fail;
+            i = j;
+            if (i < n) {
+                p->state = ST_QUOTE_SEEN;
+                i++;
+            }
+            break;
+        }
+        case ST_QUOTE_SEEN:
+            if (c == '"') {
+                if (append(p, "\"", 1) != 0)
+                    goto fail;
+                p->state = ST_QUOTED;
+                i++;
+            } else if (c == delim) {
+                if (end_field(p) != 0)
+                    goto fail;
+                p->state = ST_FIELD;
+                i++;
+            } else if (c == '\n') {
+                i++;
+                p->line++;
+                p->line_pos = p->pos + (int64_t)i;
+                p->state = ST_FIELD;
+                if (end_field(p) != 0)
+                    goto fail;
+                if (finish_record(p)) {
+                    p->pos += (int64_t)i;
+                    *used = i;
+                    return ASP_CSV_RECORD;
+                }
+            } else if (c == '\r') {
+                i++;
+            } else {
+                char shown[64];
+                size_t fs = p->start[p->nf];
+                show_text(shown, sizeof shown, p->buf + fs, p->len - fs);
+                snprintf(p->err, sizeof p->err,
+                         "line %lld, column %lld: unexpected '%c' after the closing quote of the field \"%s\" "
+                         "(a quote inside a quoted field is written \"\")",
+                         (long long)p->line, (long long)(p->pos + (int64_t)i - p->line_pos + 1),
+                         (c >= 32 && c < 127) ? c : '?', shown);
+                goto fail;
+            }
+            break;
+        }
+    }
+    p->pos += (int64_t)n;
+    *used = n;
+    return ASP_CSV_MORE;
+fail:
+    p->pos += (int64_t)i;
+    *used = i;
+    return ASP_CSV_ERROR;
+}
+
+int asp_csv_finish(asp_csv *p)
+{
+    if (p->complete)
+        begin_record(p);
+    switch (p->state) {
+    case ST_QUOTED: {
+        char shown[64];
+        size_t fs = p->start[p->nf];
+        show_text(shown, sizeof shown, p->buf + fs, p->len - fs);
+        snprintf(p->err, sizeof p->err,
+                 "line %lld, column %lld: unterminated quoted field \"%s (the input ends inside it)",
+                 (long long)p->quote_line, (long long)p->quote_col, shown);
+        return ASP_CSV_ERROR;
+    }
+    case ST_FIELD:
+        if (p->nf == 0 && p->len == 0)
+            return ASP_CSV_MORE;
+        break;
+    case ST_UNQUOTED:
+        if (p->len > 0 && p->buf[p->len - 1] == '\r' &&
+            p->start[p->nf] < p->len)
+            p->len--;
+        break;
+    default:
+        break;
+    }
+    p->state = ST_FIELD;
+    if (end_field(p) != 0)
+        return ASP_CSV_ERROR;
+    if (p->len > 0 || p->nf > 0)
+        p->line++;
+    return finish_record(p) ? ASP_CSV_RECORD : ASP_CSV_MORE;
+}
+
+/* -- Conversions of a field's text (NUL-terminated at s[len]) -- */
+
+static int only_spaces(const char *s, const char *e)
+{
+    while (s < e && (*s == ' ' || *s == '\t'))
+        s++;
+    return s == e;
+}
+
+int asp_parse_number(const char *s, size_t len, double *out)
+{
+    char *endp;
+    double v;
+    if (len == 0 || s[len] != '\0')
+        return 0;
+    errno = 0;
+    v = strtod(s, &endp);
+    if (endp == s || !only_spaces(endp, s + len))
+        return 0;
+    /* Hexadecimal and "inf"/"nan" spellings are not CSV numbers. */
+    for (const char *q = s; q < endp; q++) {
+        char c = *q;
+        if (c == 'x' || c == 'X' || c == 'n' || c == 'N' || c == 'i' || c == 'I')
+            return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int asp_parse_integer(const char *s, size_t len, int64_t *out)
+{
+    char *endp;
+    long long v;
+    if (len == 0 || s[len] != '\0')
+        return 0;
+    errno = 0;
+    v = strtoll(s, &endp, 10);
+    if (endp == s || errno == ERANGE || !only_spaces(endp, s + len))
+        return 0;
+    *out = (int64_t)v;
+    return 1;
+}
+
+/*
+ * Parses an epoch count of units (unit_ns nanoseconds each), integer or with
+ * a fraction, exactly: 1700000000.123456789 s is that many ns, with no
+ * rounding through a double.
+ */
+int asp_parse_epoch(const char *s, size_t len, int64_t unit_ns, int64_t *out)
+{
+    const char *p = s, *e = s + len;
+    int neg = 0;
+    int64_t whole = 0, frac = 0, scale = unit_ns;
+    int digits = 0;
+    while (p < e && *p == ' ')
+        p++;
+    while (e > p && e[-1] == ' ')
+        e--;
+    if (p < e && (*p == '-' || *p == '+'))
+        neg = *p++ == '-';
+    for (; p < e && *p >= '0' && *p <= '9'; p++, digits++) {
+        if (whole > (INT64_MAX / 10 - 10))
+            return 0;
+        whole = whole * 10 + (*p - '0');
+    }
+    if (p < e && *p == '.') {
+        p++;
+        for (; p < e && *p >= '0' && *p <= '9'; p++, digits++) {
+            /* Digits below a nanosecond are dropped (truncated). */
+            if (scale >= 10) {
+                scale /= 10;
+                frac += (*p - '0') * scale;
+            }
+        }
+    }
+    if (p != e || digits == 0)
+        return 0;
+    if (whole > INT64_MAX / unit_ns - 1)
+        return 0;
+    whole = whole * unit_ns + frac;
+    *out = neg ? -whole : whole;
+    return 1;
+}
+
+/*
+ * A time field: unit_ns 0 is ISO-8601 (asp_time_parse), otherwise an epoch
+ * count of that many ns per unit; unit_ns -1 takes ISO-8601 or epoch seconds.
+ */
+int asp_parse_time(const char *s, size_t len, int64_t unit_ns, int64_t *out)
+{
+    if (unit_ns == 0)
+        return asp_time_parse(s, len, out) == 0;
+    if (unit_ns > 0)
+        return asp_parse_epoch(s, len, unit_ns, out);
+    if (asp_time_parse(s, len, out) == 0)
+        return 1;
+    return asp_parse_epoch(s, len, ASP_NS_PER_SEC, out);
+}

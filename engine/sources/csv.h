@@ -1,0 +1,48 @@
+/*
+ * The CSV push parser: bytes go in, in chunks of any size; complete records
+ * come out, one at a time, in a field buffer that is reused for every record
+ * (no allocation per row once the buffers have grown to the widest record).
+ *
+ * RFC 4180: fields separated by a delimiter, records by LF or CRLF; a field
+ * may be quoted with '"', and then holds delimiters, newlines and '""' for one
+ * quote. An empty line is no record. A quote inside an unquoted field is an
+ * ordinary character. Lines and columns are counted from 1, columns in bytes.
+ */
+#ifndef ASP_CSV_H
+#define ASP_CSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "asp_ffi.h"
+
+enum {
+    ASP_CSV_MORE = 0,   /* all input used, no complete record yet */
+    ASP_CSV_RECORD = 1, /* a record is ready in asp_csv_record() */
+    ASP_CSV_ERROR = -1  /* malformed input: see asp_csv_error() */
+};
+
+/* A record longer than this (bytes of field data) is an error, so that an
+ * unterminated quote in a huge file fails instead of eating all memory. */
+#define ASP_CSV_MAX_RECORD (16u << 20)
+
+typedef struct asp_csv asp_csv;
+
+asp_csv *asp_csv_new(char delim);
+void asp_csv_free(asp_csv *p);
+
+/*
+ * Parses data[0..n) until a record completes. Stores in *used how many bytes
+ * were consumed (all of them unless a record completed or an error occurred).
+ * The record stays valid until the next call.
+ */
+int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used);
+
+/* Ends the input: returns ASP_CSV_RECORD for a last record without a final
+ * newline, ASP_CSV_MORE when there is none, ASP_CSV_ERROR inside a quote. */
+int asp_csv_finish(asp_csv *p);
+
+/* True when the parser holds part of a record (bytes since the last record). */
+int asp_csv_partial(const asp_csv *p);
+
+#endif
