@@ -32,15 +32,18 @@ int asp_sched_queued(const asp_sched *s, int32_t id);
 int32_t asp_sched_pending(const asp_sched *s);
 int32_t asp_sched_next(asp_sched *s);
 void asp_sched_clear(asp_sched *s);
+uint64_t asp_sched_items(const asp_sched *s);
+int64_t asp_sched_run_wall_start(const asp_sched *s);
+int64_t asp_sched_run_start(const asp_sched *s);
 
 /* -- Sources (engine/sources/) -- */
 
-/* A CSV record: field i is data[start[i] .. end[i]), NUL-terminated at end[i];
+/* A CSV record: field i is data[start[i] .. stop[i]), NUL-terminated at stop[i];
  * col[i] is the byte column where it starts; line the line where it starts. */
 typedef struct asp_csv_row {
     const char *data;
     const uint32_t *start;
-    const uint32_t *end;
+    const uint32_t *stop;
     const uint32_t *col;
     int32_t nfields;
     int64_t line;
@@ -67,4 +70,31 @@ const char *asp_csvfile_error(const asp_csvfile *f);
 int64_t asp_csvfile_size(const asp_csvfile *f);
 int64_t asp_csvfile_offset(asp_csvfile *f);
 
+/* A line from a live source: data[0..len) (no newline), arrival wall ns. */
+typedef struct asp_line {
+    const char *data;
+    size_t len;
+    int64_t arrival;
+} asp_line;
+typedef struct asp_live asp_live;
+
+asp_live *asp_live_new(int32_t max_buffer, int32_t max_line);
+void asp_live_set_fail_item(asp_live *l, int32_t item);
+void asp_live_begin(asp_live *l);
+int asp_live_tcp(asp_live *l, const char *host, int32_t port, int32_t reconnect_ms,
+                 int32_t reconnect_max_ms, char *err, size_t errlen);
+int asp_live_listen(asp_live *l, const char *host, int32_t port, char *err, size_t errlen);
+int asp_live_udp(asp_live *l, const char *host, int32_t port, char *err, size_t errlen);
+int asp_live_tail(asp_live *l, const char *path, int64_t offset, char *err, size_t errlen);
+int asp_live_watch(asp_live *l, const char *path, char *err, size_t errlen);
+int asp_live_stdin(asp_live *l, char *err, size_t errlen);
+int asp_live_exec(asp_live *l, const char *const *argv, char *err, size_t errlen);
+int32_t asp_live_port(asp_live *l);
+int asp_live_arm(asp_live *l, int32_t item, uint32_t order);
+int asp_live_pop(asp_live *l, asp_line *out);
+void asp_live_resume(asp_live *l);
+size_t asp_live_buffered(const asp_live *l);
+const char *asp_live_error(const asp_live *l);
+int64_t asp_live_exit_status(const asp_live *l);
+void asp_live_close(asp_live *l);
 #endif

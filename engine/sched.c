@@ -52,6 +52,26 @@ void asp_sched_start(asp_sched *s, int64_t start)
     s->seq = 0;
     s->interrupted = 0;
     s->wall_seen = asp_time_wall();
+    s->items = 0;
+    s->run_wall_start = s->wall_seen;
+    s->run_start = start;
+}
+
+void (*asp_sched_periodic)(asp_sched *s);
+
+uint64_t asp_sched_items(const asp_sched *s)
+{
+    return s->items;
+}
+
+int64_t asp_sched_run_wall_start(const asp_sched *s)
+{
+    return s->run_wall_start;
+}
+
+int64_t asp_sched_run_start(const asp_sched *s)
+{
+    return s->run_start;
 }
 
 int64_t asp_sched_now(const asp_sched *s)
@@ -172,6 +192,14 @@ int32_t asp_sched_next(asp_sched *s)
             asp_heap_entry e = asp_heap_pop(&s->heap);
             if (e.due > s->now)
                 s->now = e.due;
+            if ((++s->items & 1023) == 0) {
+                /* During a replay the loop is not otherwise run: let live
+                 * sources take in what arrived, and show progress. */
+                if (s->live_sources > 0)
+                    uv_run(&s->loop, UV_RUN_NOWAIT);
+                if (asp_sched_periodic)
+                    asp_sched_periodic(s);
+            }
             return e.id;
         }
         wait_until(s, top->due, s->wall_seen);

@@ -31,6 +31,8 @@ typedef struct asp_sched {
     uint64_t seq;       /* order of class-1 items */
     int live_sources;   /* open live sources: the run waits for them when the queue is empty */
     volatile int interrupted;
+    uint64_t items;     /* items run since the run started (asp.stats) */
+    int64_t run_wall_start, run_start; /* the run's wall and virtual start */
     asp_heap heap;
     uv_loop_t loop;
     uv_timer_t timer;   /* the real-time wait for the next item */
@@ -63,6 +65,9 @@ int32_t asp_sched_pending(const asp_sched *s);
  * ASP_SCHED_EMPTY, or ASP_SCHED_INTERRUPTED.
  */
 int32_t asp_sched_next(asp_sched *s);
+
+/* Called every 1024 items with the scheduler (progress display), or NULL. */
+extern void (*asp_sched_periodic)(asp_sched *s);
 
 /* Makes asp_sched_next return ASP_SCHED_INTERRUPTED (async-signal-safe). */
 void asp_sched_interrupt(asp_sched *s);

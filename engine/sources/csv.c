@@ -164,7 +164,7 @@ static int finish_record(asp_csv *p)
     }
     p->row.data = p->buf;
     p->row.start = p->start;
-    p->row.end = p->end;
+    p->row.stop = p->end;
     p->row.col = p->col;
     p->row.nfields = p->nf;
     p->complete = 1;

@@ -1,0 +1,866 @@
+/*
+ * Live sources on libuv: stdin, TCP client and server, UDP, a subprocess's
+ * standard output, a followed file, and the watch behind asp.csv's follow
+ * mode.
+ *
+ * libuv callbacks never call Lua. They cut the input into lines and append
+ * each, with its arrival time (wall ns), to the source's bounded queue. When
+ * the queue holds qmax bytes or more, reading stops (uv_read_stop: TCP flow
+ * control and pipes push back on the writer) until Lua has drained it to
+ * half. When a line arrives and the source is armed (its stream waits for
+ * it), the stream's item is queued in the scheduler, due at the arrival.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "asp_ffi.h"
+#include "sched.h"
+#include "time.h"
+
+#define READ_CHUNK (64u << 10)
+#define POLL_MS 20
+#define LINE_HEADER (sizeof(int64_t) + sizeof(uint32_t))
+
+enum { K_TCP, K_LISTEN, K_UDP, K_STDIN, K_EXEC, K_TAIL, K_WATCH };
+
+typedef struct conn conn;
+
+struct conn {
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+        uv_tty_t tty;
+    } h;
+    asp_live *owner;
+    conn *next;
+    char *part;          /* a line not ended yet */
+    size_t plen, pcap;
+    int closing;
+};
+
+struct asp_live {
+    int kind;
+    asp_sched *s;
+    char *q;             /* the queue: [int64 arrival][uint32 len][bytes] ... */
+    size_t qhead, qtail, qcap, qmax, max_line;
+    int32_t item, fail_item;
+    uint32_t order;
+    int armed, begun, counted, ended, failed, paused, closing;
+    int handles;         /* open libuv handles: freed when it drops to 0 while closing */
+    char err[512];
+    char *rbuf;          /* read buffer shared by the source's handles */
+    conn *conns;
+    /* kind-specific */
+    uv_tcp_t server;
+    uv_udp_t udp;
+    uv_process_t proc;
+    uv_timer_t timer;
+    int has_server, has_udp, has_proc, has_timer;
+    struct sockaddr_storage addr;
+    uv_connect_t creq;
+    int reconnect;
+    uint64_t backoff_ms, backoff_min_ms, backoff_max_ms;
+    char *path;
+    int fd;
+    int fd_eof_ends;     /* stdin from a file: its end ends the source */
+    int64_t pos, watch_size, watch_mtime;
+    dev_t dev;
+    ino_t ino;
+    conn filepart;       /* the partial line of a file source (no handle) */
+    int64_t exit_status;
+};
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+
+/* -- The queue -- */
+
+static void notify(asp_live *l, int64_t due)
+{
+    if (l->armed) {
+        l->armed = 0;
+        asp_sched_push_event(l->s, l->item, due, l->order);
+    }
+}
+
+static void end_source(asp_live *l)
+{
+    if (l->ended)
+        return;
+    l->ended = 1;
+    if (l->counted) {
+        l->counted = 0;
+        l->s->live_sources--;
+    }
+    notify(l, l->s->now);
+}
+
+static void fail(asp_live *l, const char *fmt, const char *a, const char *b)
+{
+    if (l->failed)
+        return;
+    l->failed = 1;
+    snprintf(l->err, sizeof l->err, fmt, a, b);
+    if (l->fail_item >= 0 && !l->closing)
+        asp_sched_push(l->s, l->fail_item, l->s->now);
+    end_source(l);
+}
+
+static void pause_reading(asp_live *l);
+
+static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
+{
+    uint32_t n32;
+    if (len > 0 && data[len - 1] == '\r')
+        len--;
+    if (l->qtail + LINE_HEADER + len > l->qcap) {
+        if (l->qhead > 0) {
+            memmove(l->q, l->q + l->qhead, l->qtail - l->qhead);
+            l->qtail -= l->qhead;
+            l->qhead = 0;
+        }
+        if (l->qtail + LINE_HEADER + len > l->qcap) {
+            size_t cap = l->qcap ? l->qcap : 4096;
+            char *q;
+            while (cap < l->qtail + LINE_HEADER + len)
+                cap *= 2;
+            q = realloc(l->q, cap);
+            if (!q) {
+                fail(l, "out of memory%s%s", "", "");
+                return -1;
+            }
+            l->q = q;
+            l->qcap = cap;
+        }
+    }
+    n32 = (uint32_t)len;
+    memcpy(l->q + l->qtail, &arrival, sizeof arrival);
+    memcpy(l->q + l->qtail + sizeof arrival, &n32, sizeof n32);
+    memcpy(l->q + l->qtail + LINE_HEADER, data, len);
+    l->qtail += LINE_HEADER + len;
+    notify(l, arrival);
+    if (l->qtail - l->qhead >= l->qmax)
+        pause_reading(l);
+    return 0;
+}
+
+/* Cuts data into lines; what follows the last newline waits in c->part. */
+static void take_bytes(asp_live *l, conn *c, const char *data, size_t n, int64_t arrival)
+{
+    size_t i = 0;
+    while (i < n && !l->failed) {
+        const char *nl = memchr(data + i, '\n', n - i);
+        size_t k = nl ? (size_t)(nl - (data + i)) : n - i;
+        if (c->plen + k > l->max_line) {
+            char lim[32];
+            snprintf(lim, sizeof lim, "%zu", l->max_line);
+            fail(l, "a line is longer than %s bytes%s", lim, "");
+            return;
+        }
+        if (!nl || c->plen > 0) {
+            if (c->plen + k > c->pcap) {
+                size_t cap = c->pcap ? c->pcap : 256;
+                char *p;
+                while (cap < c->plen + k)
+                    cap *= 2;
+                p = realloc(c->part, cap);
+                if (!p) {
+                    fail(l, "out of memory%s%s", "", "");
+                    return;
+                }
+                c->part = p;
+                c->pcap = cap;
+            }
+            memcpy(c->part + c->plen, data + i, k);
+            c->plen += k;
+            if (!nl)
+                return;
+            push_line(l, c->part, c->plen, arrival);
+            c->plen = 0;
+        } else {
+            push_line(l, data + i, k, arrival);
+        }
+        i += k + 1;
+    }
+}
+
+/* At the end of a connection, a last line without its newline is a line. */
+static void flush_part(asp_live *l, conn *c)
+{
+    if (c->plen > 0 && !l->failed)
+        push_line(l, c->part, c->plen, asp_time_wall());
+    c->plen = 0;
+}
+
+int asp_live_pop(asp_live *l, asp_line *out)
+{
+    if (l->qhead < l->qtail) {
+        uint32_t n32;
+        memcpy(&out->arrival, l->q + l->qhead, sizeof out->arrival);
+        memcpy(&n32, l->q + l->qhead + sizeof out->arrival, sizeof n32);
+        out->data = l->q + l->qhead + LINE_HEADER;
+        out->len = n32;
+        l->qhead += LINE_HEADER + n32;
+        if (l->qhead == l->qtail)
+            l->qhead = l->qtail = 0; /* the bytes stay where they are until the next push */
+        if (l->paused && l->qtail - l->qhead < l->qmax / 2)
+            asp_live_resume(l);
+        return 1;
+    }
+    if (l->failed)
+        return -2;
+    if (l->ended)
+        return -1;
+    return 0;
+}
+
+int asp_live_arm(asp_live *l, int32_t item, uint32_t order)
+{
+    l->item = item;
+    l->order = order;
+    if (l->qhead < l->qtail) {
+        int64_t arrival;
+        memcpy(&arrival, l->q + l->qhead, sizeof arrival);
+        asp_sched_push_event(l->s, item, arrival, order);
+        return 1;
+    }
+    if (l->ended || l->failed) {
+        asp_sched_push_event(l->s, item, l->s->now, order);
+        return 1;
+    }
+    l->armed = 1;
+    return 0;
+}
+
+/* Wakes the stream at the next poll although no line arrived (follow mode
+ * reads the file itself; the watch only says that it may have grown). */
+static void watch_poll(asp_live *l)
+{
+    struct stat st;
+    if (!l->armed)
+        return;
+    if (stat(l->path, &st) != 0)
+        return;
+    if ((int64_t)st.st_size != l->watch_size || (int64_t)st.st_mtime != l->watch_mtime) {
+        l->watch_size = (int64_t)st.st_size;
+        l->watch_mtime = (int64_t)st.st_mtime;
+        notify(l, asp_time_wall());
+    }
+}
+
+const char *asp_live_error(const asp_live *l)
+{
+    return l->err;
+}
+
+size_t asp_live_buffered(const asp_live *l)
+{
+    return l->qtail - l->qhead;
+}
+
+/* -- Handles -- */
+
+static void free_live(asp_live *l)
+{
+    free(l->q);
+    free(l->rbuf);
+    free(l->path);
+    free(l->filepart.part);
+    free(l);
+}
+
+static void handle_gone(asp_live *l)
+{
+    if (--l->handles == 0 && l->closing)
+        free_live(l);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    handle_gone(h->data);
+}
+
+/* A connection's handle has the conn as its data. */
+static void on_conn_closed(uv_handle_t *h)
+{
+    conn *c = h->data;
+    asp_live *l = c->owner;
+    free(c->part);
+    free(c);
+    handle_gone(l);
+}
+
+static void close_handle(asp_live *l, uv_handle_t *h)
+{
+    h->data = l;
+    if (!uv_is_closing(h))
+        uv_close(h, on_handle_closed);
+}
+
+static void unlink_conn(asp_live *l, conn *c)
+{
+    for (conn **pp = &l->conns; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+}
+
+static void close_conn(asp_live *l, conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    unlink_conn(l, c);
+    c->h.handle.data = c;
+    uv_close(&c->h.handle, on_conn_closed);
+}
+
+static conn *new_conn(asp_live *l)
+{
+    conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->owner = l;
+    c->next = l->conns;
+    l->conns = c;
+    return c;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    asp_live *l = ((conn *)h)->owner;
+    (void)suggested;
+    buf->base = l->rbuf;
+    buf->len = READ_CHUNK;
+}
+
+static void start_conn(asp_live *l, conn *c)
+{
+    if (!l->paused)
+        uv_read_start(&c->h.stream, on_alloc, on_read);
+}
+
+static void pause_reading(asp_live *l)
+{
+    if (l->paused)
+        return;
+    l->paused = 1;
+    for (conn *c = l->conns; c; c = c->next)
+        uv_read_stop(&c->h.stream);
+    if (l->has_udp)
+        uv_udp_recv_stop(&l->udp);
+}
+
+static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                   unsigned flags);
+static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    asp_live *l = h->data;
+    (void)suggested;
+    buf->base = l->rbuf;
+    buf->len = READ_CHUNK;
+}
+
+void asp_live_resume(asp_live *l)
+{
+    if (!l->paused || l->closing)
+        return;
+    l->paused = 0;
+    for (conn *c = l->conns; c; c = c->next)
+        uv_read_start(&c->h.stream, on_alloc, on_read);
+    if (l->has_udp)
+        uv_udp_recv_start(&l->udp, udp_alloc, on_udp);
+}
+
+static void reconnect_later(asp_live *l);
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    conn *c = (conn *)stream;
+    asp_live *l = c->owner;
+    if (nread > 0) {
+        take_bytes(l, c, buf->base, (size_t)nread, asp_time_wall());
+        return;
+    }
+    if (nread == 0)
+        return;
+    /* End of this connection (EOF, reset or any other error). */
+    flush_part(l, c);
+    close_conn(l, c);
+    if (l->kind == K_LISTEN)
+        return; /* the server goes on with its other clients */
+    if (l->kind == K_TCP && l->reconnect && !l->closing) {
+        reconnect_later(l);
+        return;
+    }
+    end_source(l);
+}
+
+/* -- Creation -- */
+
+asp_live *asp_live_new(int32_t max_buffer, int32_t max_line)
+{
+    asp_live *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->s = asp_engine_sched();
+    l->qmax = max_buffer > 0 ? (size_t)max_buffer : (1u << 20);
+    l->max_line = max_line > 0 ? (size_t)max_line : (1u << 20);
+    l->item = -1;
+    l->fail_item = -1;
+    l->fd = -1;
+    l->rbuf = malloc(READ_CHUNK);
+    if (!l->rbuf) {
+        free(l);
+        return NULL;
+    }
+    l->filepart.owner = l;
+    return l;
+}
+
+void asp_live_set_fail_item(asp_live *l, int32_t item)
+{
+    l->fail_item = item;
+}
+
+/* Resolves host:port into l->addr; returns 0 or writes an error. */
+static int resolve(asp_live *l, const char *host, int port, int passive, char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL;
+    char service[16];
+    int rc;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_flags = passive ? AI_PASSIVE : 0;
+    snprintf(service, sizeof service, "%d", port);
+    rc = getaddrinfo(host && *host ? host : NULL, service, &hints, &res);
+    if (rc != 0 || !res) {
+        snprintf(err, errlen, "cannot resolve '%s': %s", host ? host : "", gai_strerror(rc));
+        return -1;
+    }
+    memcpy(&l->addr, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+void asp_live_begin(asp_live *l)
+{
+    if (!l->begun) {
+        l->begun = 1;
+        if (!l->ended) {
+            l->counted = 1;
+            l->s->live_sources++;
+        }
+    }
+}
+
+/* TCP client */
+
+static void connect_now(asp_live *l);
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    asp_live *l = req->data;
+    conn *c = (conn *)req->handle;
+    if (status == 0) {
+        l->backoff_ms = l->backoff_min_ms;
+        start_conn(l, c);
+        return;
+    }
+    close_conn(l, c);
+    if (status == UV_ECANCELED || l->closing)
+        return;
+    if (l->reconnect) {
+        reconnect_later(l);
+        return;
+    }
+    fail(l, "cannot connect: %s%s", uv_strerror(status), "");
+}
+
+static void connect_now(asp_live *l)
+{
+    conn *c = new_conn(l);
+    int rc;
+    if (!c) {
+        fail(l, "out of memory%s%s", "", "");
+        return;
+    }
+    uv_tcp_init(&l->s->loop, &c->h.tcp);
+    c->h.handle.data = l;
+    l->handles++;
+    l->creq.data = l;
+    rc = uv_tcp_connect(&l->creq, &c->h.tcp, (const struct sockaddr *)&l->addr, on_connect);
+    if (rc != 0) {
+        close_conn(l, c);
+        if (l->reconnect)
+            reconnect_later(l);
+        else
+            fail(l, "cannot connect: %s%s", uv_strerror(rc), "");
+    }
+}
+
+static void on_reconnect_timer(uv_timer_t *t)
+{
+    asp_live *l = t->data;
+    if (!l->closing)
+        connect_now(l);
+}
+
+static void reconnect_later(asp_live *l)
+{
+    uint64_t ms = l->backoff_ms;
+    l->backoff_ms = l->backoff_ms * 2 > l->backoff_max_ms ? l->backoff_max_ms : l->backoff_ms * 2;
+    if (!l->has_timer) {
+        uv_timer_init(&l->s->loop, &l->timer);
+        l->has_timer = 1;
+        l->handles++;
+    }
+    l->timer.data = l;
+    uv_timer_start(&l->timer, on_reconnect_timer, ms, 0);
+}
+
+int asp_live_tcp(asp_live *l, const char *host, int32_t port, int32_t reconnect_ms,
+                 int32_t reconnect_max_ms, char *err, size_t errlen)
+{
+    l->kind = K_TCP;
+    if (resolve(l, host, port, 0, err, errlen) != 0)
+        return -1;
+    l->reconnect = reconnect_ms > 0;
+    l->backoff_min_ms = l->backoff_ms = reconnect_ms > 0 ? (uint64_t)reconnect_ms : 0;
+    l->backoff_max_ms = reconnect_max_ms > reconnect_ms ? (uint64_t)reconnect_max_ms : l->backoff_ms;
+    asp_live_begin(l);
+    connect_now(l);
+    return 0;
+}
+
+/* TCP server */
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    asp_live *l = server->data;
+    conn *c;
+    if (status < 0 || l->closing)
+        return;
+    c = new_conn(l);
+    if (!c)
+        return;
+    uv_tcp_init(&l->s->loop, &c->h.tcp);
+    c->h.handle.data = l;
+    l->handles++;
+    if (uv_accept(server, &c->h.stream) != 0) {
+        close_conn(l, c);
+        return;
+    }
+    start_conn(l, c);
+}
+
+int asp_live_listen(asp_live *l, const char *host, int32_t port, char *err, size_t errlen)
+{
+    int rc;
+    l->kind = K_LISTEN;
+    if (resolve(l, host, port, 1, err, errlen) != 0)
+        return -1;
+    uv_tcp_init(&l->s->loop, &l->server);
+    l->server.data = l;
+    l->has_server = 1;
+    l->handles++;
+    rc = uv_tcp_bind(&l->server, (const struct sockaddr *)&l->addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&l->server, 128, on_connection);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot listen: %s", uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* The port bound (for a port 0 chosen by the system), or -1. */
+int32_t asp_live_port(asp_live *l)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    int rc;
+    if (l->has_server)
+        rc = uv_tcp_getsockname(&l->server, (struct sockaddr *)&ss, &len);
+    else if (l->has_udp)
+        rc = uv_udp_getsockname(&l->udp, (struct sockaddr *)&ss, &len);
+    else
+        return -1;
+    if (rc != 0)
+        return -1;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* UDP: each datagram holds one or more lines; its last line needs no newline. */
+
+static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                   unsigned flags)
+{
+    asp_live *l = h->data;
+    (void)flags;
+    if (nread <= 0 || !addr)
+        return;
+    take_bytes(l, &l->filepart, buf->base, (size_t)nread, asp_time_wall());
+    flush_part(l, &l->filepart);
+}
+
+int asp_live_udp(asp_live *l, const char *host, int32_t port, char *err, size_t errlen)
+{
+    int rc;
+    l->kind = K_UDP;
+    if (resolve(l, host, port, 1, err, errlen) != 0)
+        return -1;
+    uv_udp_init(&l->s->loop, &l->udp);
+    l->udp.data = l;
+    l->has_udp = 1;
+    l->handles++;
+    rc = uv_udp_bind(&l->udp, (const struct sockaddr *)&l->addr, 0);
+    if (rc == 0)
+        rc = uv_udp_recv_start(&l->udp, udp_alloc, on_udp);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot bind: %s", uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Files: stdin when it is a file, asp.tail and the follow-mode watch. */
+
+static void poll_file(asp_live *l)
+{
+    for (int rounds = 0; rounds < 16 && !l->paused && !l->ended; rounds++) {
+        ssize_t n = read(l->fd, l->rbuf, READ_CHUNK);
+        if (n > 0) {
+            l->pos += n;
+            take_bytes(l, &l->filepart, l->rbuf, (size_t)n, asp_time_wall());
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (l->fd_eof_ends) {
+            flush_part(l, &l->filepart);
+            end_source(l);
+            return;
+        }
+        break;
+    }
+    if (l->kind == K_TAIL && !l->paused) {
+        struct stat cur, named;
+        if (fstat(l->fd, &cur) == 0 && (int64_t)cur.st_size < l->pos) {
+            /* Truncated: start again at its beginning. */
+            lseek(l->fd, 0, SEEK_SET);
+            l->pos = 0;
+            l->filepart.plen = 0;
+        } else if (stat(l->path, &named) == 0 && (named.st_ino != l->ino || named.st_dev != l->dev)) {
+            /* Rotated: the old file is read to its end above; go on with the new one. */
+            int fd = open(l->path, O_RDONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                flush_part(l, &l->filepart);
+                close(l->fd);
+                l->fd = fd;
+                l->pos = 0;
+                l->ino = named.st_ino;
+                l->dev = named.st_dev;
+            }
+        }
+    }
+}
+
+static void on_poll(uv_timer_t *t)
+{
+    asp_live *l = t->data;
+    if (l->closing)
+        return;
+    if (l->kind == K_WATCH)
+        watch_poll(l);
+    else
+        poll_file(l);
+}
+
+static int start_polling(asp_live *l, uint64_t ms)
+{
+    uv_timer_init(&l->s->loop, &l->timer);
+    l->timer.data = l;
+    l->has_timer = 1;
+    l->handles++;
+    return uv_timer_start(&l->timer, on_poll, 0, ms);
+}
+
+int asp_live_tail(asp_live *l, const char *path, int64_t offset, char *err, size_t errlen)
+{
+    struct stat st;
+    l->kind = K_TAIL;
+    l->path = strdup(path);
+    l->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (!l->path || l->fd < 0 || fstat(l->fd, &st) != 0) {
+        snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    l->ino = st.st_ino;
+    l->dev = st.st_dev;
+    l->pos = offset < 0 ? (int64_t)st.st_size : offset;
+    lseek(l->fd, (off_t)l->pos, SEEK_SET);
+    asp_live_begin(l);
+    return start_polling(l, POLL_MS);
+}
+
+int asp_live_watch(asp_live *l, const char *path, char *err, size_t errlen)
+{
+    l->kind = K_WATCH;
+    l->path = strdup(path);
+    if (!l->path) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    l->watch_size = -1;
+    asp_live_begin(l);
+    return start_polling(l, POLL_MS);
+}
+
+/* Standard input: a pipe, a terminal or a file. */
+
+int asp_live_stdin(asp_live *l, char *err, size_t errlen)
+{
+    uv_handle_type t = uv_guess_handle(0);
+    conn *c;
+    int rc;
+    l->kind = K_STDIN;
+    if (t == UV_FILE) {
+        l->fd = dup(0);
+        if (l->fd < 0) {
+            snprintf(err, errlen, "cannot read: %s", strerror(errno));
+            return -1;
+        }
+        l->fd_eof_ends = 1;
+        asp_live_begin(l);
+        return start_polling(l, 1);
+    }
+    c = new_conn(l);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (t == UV_TTY)
+        rc = uv_tty_init(&l->s->loop, &c->h.tty, 0, 1);
+    else
+        rc = uv_pipe_init(&l->s->loop, &c->h.pipe, 0);
+    if (rc != 0) {
+        unlink_conn(l, c);
+        free(c);
+        snprintf(err, errlen, "cannot read: %s", uv_strerror(rc));
+        return -1;
+    }
+    l->handles++;
+    if (t != UV_TTY && (rc = uv_pipe_open(&c->h.pipe, 0)) != 0) {
+        close_conn(l, c);
+        snprintf(err, errlen, "cannot read: %s", uv_strerror(rc));
+        return -1;
+    }
+    asp_live_begin(l);
+    start_conn(l, c);
+    return 0;
+}
+
+/* A subprocess: its standard output is the input; its exit is recorded. */
+
+static void on_exit_proc(uv_process_t *p, int64_t status, int signal)
+{
+    asp_live *l = p->data;
+    l->exit_status = signal ? -signal : status;
+    close_handle(l, (uv_handle_t *)p);
+}
+
+int asp_live_exec(asp_live *l, const char *const *argv, char *err, size_t errlen)
+{
+    uv_process_options_t o;
+    uv_stdio_container_t stdio[3];
+    conn *c = new_conn(l);
+    int rc;
+    l->kind = K_EXEC;
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    uv_pipe_init(&l->s->loop, &c->h.pipe, 0);
+    c->h.handle.data = l;
+    l->handles++;
+    memset(&o, 0, sizeof o);
+    memset(stdio, 0, sizeof stdio);
+    stdio[0].flags = UV_IGNORE;
+    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[1].data.stream = &c->h.stream;
+    stdio[2].flags = UV_INHERIT_FD;
+    stdio[2].data.fd = 2;
+    o.file = argv[0];
+    o.args = (char **)argv;
+    o.stdio = stdio;
+    o.stdio_count = 3;
+    o.exit_cb = on_exit_proc;
+    l->proc.data = l;
+    rc = uv_spawn(&l->s->loop, &l->proc, &o);
+    if (rc != 0) {
+        close_conn(l, c);
+        /* A failed spawn still needs its handle closed. */
+        l->handles++;
+        close_handle(l, (uv_handle_t *)&l->proc);
+        snprintf(err, errlen, "cannot run '%s': %s", argv[0], uv_strerror(rc));
+        return -1;
+    }
+    l->has_proc = 1;
+    l->handles++;
+    asp_live_begin(l);
+    start_conn(l, c);
+    return 0;
+}
+
+int64_t asp_live_exit_status(const asp_live *l)
+{
+    return l->exit_status;
+}
+
+/* -- Closing -- */
+
+void asp_live_close(asp_live *l)
+{
+    if (!l || l->closing)
+        return;
+    l->armed = 0;
+    end_source(l);
+    l->closing = 1;
+    if (l->fd >= 0) {
+        close(l->fd);
+        l->fd = -1;
+    }
+    while (l->conns)
+        close_conn(l, l->conns);
+    if (l->has_server)
+        close_handle(l, (uv_handle_t *)&l->server);
+    if (l->has_udp)
+        close_handle(l, (uv_handle_t *)&l->udp);
+    if (l->has_timer)
+        close_handle(l, (uv_handle_t *)&l->timer);
+    if (l->has_proc && !uv_is_closing((uv_handle_t *)&l->proc)) {
+        uv_process_kill(&l->proc, SIGTERM);
+        close_handle(l, (uv_handle_t *)&l->proc);
+    }
+    if (l->handles == 0) {
+        free_live(l);
+        return;
+    }
+    /* Let libuv run the close callbacks now, so that nothing outlives the run. */
+    uv_run(&l->s->loop, UV_RUN_NOWAIT);
+}
