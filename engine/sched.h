@@ -66,6 +66,11 @@ int32_t asp_sched_pending(const asp_sched *s);
  */
 int32_t asp_sched_next(asp_sched *s);
 
+/* For asp.stats: items run, and the wall and virtual times the run started at. */
+uint64_t asp_sched_items(const asp_sched *s);
+int64_t asp_sched_run_wall_start(const asp_sched *s);
+int64_t asp_sched_run_start(const asp_sched *s);
+
 /* Called every 1024 items with the scheduler (progress display), or NULL. */
 extern void (*asp_sched_periodic)(asp_sched *s);
 
