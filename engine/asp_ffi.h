@@ -97,4 +97,21 @@ size_t asp_live_buffered(const asp_live *l);
 const char *asp_live_error(const asp_live *l);
 int64_t asp_live_exit_status(const asp_live *l);
 void asp_live_close(asp_live *l);
+/* JSON lines, flattened: an array or object token is followed by its n
+ * elements (an object's as key, value pairs). type: 0 null, 1 false, 2 true,
+ * 3 number, 4 string, 5 array, 6 object. */
+typedef struct asp_json_tok {
+    int32_t type;
+    int32_t n;
+    double num;
+    const char *str;
+    size_t len;
+} asp_json_tok;
+typedef struct asp_json asp_json;
+
+asp_json *asp_json_new(void);
+void asp_json_free(asp_json *j);
+int32_t asp_json_decode(asp_json *j, const char *s, size_t len);
+const asp_json_tok *asp_json_tokens(const asp_json *j);
+const char *asp_json_error(const asp_json *j);
 #endif

@@ -1,0 +1,375 @@
+-- asp.csv: CSV files as past sources (and, with follow = true, as the live
+-- future too), and the CSV decoding of lines that live sources share.
+--
+-- The C side (engine/sources/csv.c, reader.c) parses; here each record's
+-- fields become Lua values, one FFI call or ffi.string per field, straight
+-- from the C field buffer.
+local ffi = require("ffi")
+local cffi = require("asp.cffi")
+local time = require("asp.time")
+
+local C = cffi.C
+local Time = time.ct
+local ffi_string, tonumber, type, tostring, error = ffi.string, tonumber, type, tostring, error
+local concat = table.concat
+local new_tab = require("table.new")
+
+local M = {}
+
+local num_out = ffi.new("double[1]")
+local int_out = ffi.new("int64_t[1]")
+local ns_out = ffi.new("int64_t[1]")
+
+-- Time formats: ns per unit; 0 ISO-8601, -1 ISO-8601 or epoch seconds.
+local TIME_FORMATS = { auto = -1, iso = 0, s = 1000000000, ms = 1000000, us = 1000, ns = 1 }
+M.TIME_FORMATS = TIME_FORMATS
+
+local TYPES = { auto = true, number = true, integer = true, string = true, time = true }
+
+-- -- Options -------------------------------------------------------------------
+
+local function opt_error(fname, msg)
+  error(fname .. ": " .. msg, 4)
+end
+
+-- Checks the decoding options common to files and live sources; returns the
+-- spec the decoder is built from once the header (if any) is known.
+function M.spec(fname, opts, file_default_header)
+  local spec = {}
+  local d = opts.delimiter
+  if d == nil then d = "," end
+  if type(d) ~= "string" or #d ~= 1 or d == '"' or d == "\n" or d == "\r" then
+    opt_error(fname, "option 'delimiter' must be one character other than a quote or newline (got " .. tostring(d) .. ")")
+  end
+  spec.delimiter = d
+  local header = opts.header
+  if header == nil then header = file_default_header and opts.names == nil end
+  spec.header = header and true or false
+  if opts.names ~= nil then
+    if type(opts.names) ~= "table" then opt_error(fname, "option 'names' must be an array of column names") end
+    spec.names = opts.names
+  end
+  local tf = opts.time_format
+  if tf == nil then tf = "auto" end
+  if TIME_FORMATS[tf] == nil then
+    opt_error(fname, "option 'time_format' must be one of auto, iso, s, ms, us, ns (got " .. tostring(tf) .. ")")
+  end
+  spec.unit = TIME_FORMATS[tf]
+  local tc = opts.time
+  if tc ~= nil and tc ~= false and type(tc) ~= "string" and type(tc) ~= "number" then
+    opt_error(fname, "option 'time' must be a column name or a 1-based index (got " .. type(tc) .. ")")
+  end
+  spec.time = tc
+  local cols = opts.columns
+  if cols ~= nil then
+    if type(cols) ~= "table" then opt_error(fname, "option 'columns' must be a table") end
+    local list = {}
+    for i = 1, #cols do
+      local c = cols[i]
+      local name, ty = c, "auto"
+      if type(c) == "string" and c:find(":", 1, true) then
+        name, ty = c:match("^(.*):([%a]+)$")
+      elseif type(c) == "table" then
+        name, ty = c[1], c[2] or "auto"
+      end
+      if name == nil or not TYPES[ty] then
+        opt_error(fname, "columns[" .. i .. "]: " .. tostring(c) .. " (a name, 'name:type' or {name, type} with type number, integer, string, time or auto)")
+      end
+      list[#list + 1] = { name = tonumber(name) or name, type = ty }
+    end
+    for k, v in pairs(cols) do
+      if type(k) ~= "number" then
+        if not TYPES[v] then opt_error(fname, "columns." .. tostring(k) .. " = " .. tostring(v) .. " (a type: number, integer, string, time or auto)") end
+        list[#list + 1] = { name = k, type = v }
+      end
+    end
+    spec.columns = list
+  end
+  local oe = opts.on_error
+  if oe ~= nil and oe ~= "error" and oe ~= "skip" then
+    opt_error(fname, "option 'on_error' must be 'error' or 'skip' (got " .. tostring(oe) .. ")")
+  end
+  spec.skip = oe == "skip"
+  spec.strict_order = opts.strict_order and true or false
+  return spec
+end
+
+-- -- Decoding ------------------------------------------------------------------
+
+-- A decoder turns records into (Time, value). Its plan is built from the
+-- first record (the header when there is one).
+local Decoder = {}
+Decoder.__index = Decoder
+
+function M.decoder(spec, where, unpack_values)
+  return setmetatable({ spec = spec, where = where, unpack = unpack_values,
+    plan = nil, names = nil, nfields = nil, tindex = nil, skipped = 0 }, Decoder)
+end
+
+-- The row's text, for messages: the fields joined again.
+local function row_text(self, row)
+  local t = {}
+  for i = 0, row.nfields - 1 do
+    t[#t + 1] = ffi_string(row.data + row.start[i], row.stop[i] - row.start[i])
+  end
+  local s = concat(t, self.spec.delimiter)
+  if #s > 200 then s = s:sub(1, 200) .. "..." end
+  return s
+end
+
+local function bad(self, row, i, what)
+  local col = ""
+  if i then
+    local name = self.names and self.names[i + 1]
+    col = (", column %d (field %d%s)"):format(row.col[i], i + 1,
+      name and (" '" .. tostring(name) .. "'") or "")
+  end
+  return ("%s: line %d%s: %s in: %s"):format(self.where, tonumber(row.line), col, what, row_text(self, row))
+end
+
+-- Builds the plan from the names (header, opts.names or 1..n).
+function Decoder:build(names, nfields)
+  local spec = self.spec
+  self.names, self.nfields = names, nfields
+  local index = {}
+  for i = 1, nfields do
+    local n = names[i]
+    if n ~= nil and index[n] == nil then index[n] = i end
+    index[i] = index[i] or i
+  end
+  local function col_of(name, what)
+    local i = type(name) == "number" and name or index[name]
+    if i == nil or i < 1 or i > nfields then
+      error(("%s: %s: no column %s (columns: %s)"):format(self.where, what, tostring(name),
+        concat(names, ", ")), 0)
+    end
+    return i
+  end
+  local tc = spec.time
+  if tc == nil and spec.require_time then
+    tc = index["time"] and "time" or 1
+  end
+  if tc ~= nil and tc ~= false then self.tindex = col_of(tc, "option 'time'") - 1 end
+  local plan = {}
+  if spec.columns then
+    for k, c in ipairs(spec.columns) do
+      local i = col_of(c.name, "option 'columns'")
+      plan[#plan + 1] = { i - 1, self.unpack and k or names[i] or i, c.type }
+    end
+  else
+    for i = 1, nfields do
+      if i - 1 ~= self.tindex then
+        plan[#plan + 1] = { i - 1, names[i] or i, "auto" }
+      end
+    end
+    if self.unpack then
+      for k = 1, #plan do plan[k][2] = k end
+    end
+  end
+  self.plan = plan
+  self.nplan = #plan
+end
+
+-- Takes a record: the header (returns nil, nil), or a row. Returns
+-- (Time or nil, value) or raises/counts a bad row (returns false).
+function Decoder:take(row, arrival)
+  local nf = row.nfields
+  if self.plan == nil then
+    local spec = self.spec
+    if spec.header then
+      local names = {}
+      for i = 0, nf - 1 do names[i + 1] = ffi_string(row.data + row.start[i], row.stop[i] - row.start[i]) end
+      self:build(names, nf)
+      return nil
+    end
+    self:build(spec.names or {}, spec.names and #spec.names or nf)
+  end
+  if nf ~= self.nfields then
+    return self:reject(row, nil, ("%d fields where the header has %d"):format(nf, self.nfields))
+  end
+  local data, start, stop = row.data, row.start, row.stop
+  local t
+  local ti = self.tindex
+  if ti then
+    local s = start[ti]
+    if C.asp_parse_time(data + s, stop[ti] - s, self.spec.unit, ns_out) == 0 then
+      return self:reject(row, ti, "invalid time '" .. ffi_string(data + s, stop[ti] - s) .. "'")
+    end
+    t = Time(ns_out[0])
+  elseif arrival then
+    t = Time(arrival)
+  end
+  local plan = self.plan
+  local v = new_tab(self.unpack and self.nplan or 0, self.unpack and 0 or self.nplan)
+  for k = 1, self.nplan do
+    local p = plan[k]
+    local i, ty = p[1], p[3]
+    local s = start[i]
+    local len = stop[i] - s
+    local ptr = data + s
+    if ty == "auto" then
+      if len > 0 then
+        if C.asp_parse_number(ptr, len, num_out) ~= 0 then
+          v[p[2]] = num_out[0]
+        else
+          v[p[2]] = ffi_string(ptr, len)
+        end
+      end
+    elseif ty == "string" then
+      v[p[2]] = ffi_string(ptr, len)
+    elseif len > 0 then
+      if ty == "number" then
+        if C.asp_parse_number(ptr, len, num_out) == 0 then
+          return self:reject(row, i, "invalid number '" .. ffi_string(ptr, len) .. "'")
+        end
+        v[p[2]] = num_out[0]
+      elseif ty == "integer" then
+        if C.asp_parse_integer(ptr, len, int_out) == 0 then
+          return self:reject(row, i, "invalid integer '" .. ffi_string(ptr, len) .. "'")
+        end
+        v[p[2]] = tonumber(int_out[0])
+      else -- time
+        if C.asp_parse_time(ptr, len, self.spec.unit, ns_out) == 0 then
+          return self:reject(row, i, "invalid time '" .. ffi_string(ptr, len) .. "'")
+        end
+        v[p[2]] = Time(ns_out[0])
+      end
+    end
+  end
+  return t, v
+end
+
+function Decoder:reject(row, i, what)
+  local msg = bad(self, row, i, what)
+  if self.spec.skip then
+    self.skipped = self.skipped + 1
+    return false
+  end
+  error(msg, 0)
+end
+
+-- -- asp.csv -------------------------------------------------------------------
+
+local Reader = {}
+Reader.__index = Reader
+local past_mt = { __index = Reader, __asp_past = true }
+local follow_mt = { __index = Reader, __asp_past = true, __asp_future = true }
+
+local OPTIONS = {
+  header = true, names = true, delimiter = true, time = true, time_format = true,
+  columns = true, on_error = true, strict_order = true, follow = true, unpack = true,
+}
+
+local err_buf = ffi.new("char[400]")
+
+function M.csv(path, opts)
+  local F = "asp.csv"
+  if type(path) ~= "string" then
+    error(F .. ": bad argument #1 (a file path expected, got " .. type(path) .. ")", 2)
+  end
+  opts = opts or {}
+  if type(opts) ~= "table" then error(F .. ": bad argument #2 (a table of options expected)", 2) end
+  for k in pairs(opts) do
+    if not OPTIONS[k] then error(F .. ": unknown option '" .. tostring(k) .. "'", 2) end
+  end
+  local spec = M.spec(F, opts, true)
+  spec.require_time = true
+  if spec.time == false then error(F .. ": a file needs a time column (option 'time')", 2) end
+  local f = C.asp_csvfile_open(path, spec.delimiter, err_buf, 400)
+  if f == nil then
+    error(F .. ": cannot open '" .. path .. "': " .. ffi_string(err_buf), 2)
+  end
+  f = ffi.gc(f, C.asp_csvfile_close)
+  local self = setmetatable({
+    path = path, f = f, row = C.asp_csvfile_record(f), spec = spec,
+    dec = M.decoder(spec, "asp.csv: " .. path, opts.unpack),
+    follow = opts.follow and true or false, last_ns = nil,
+    out_of_order = 0, done = false,
+  }, opts.follow and follow_mt or past_mt)
+  return self
+end
+
+function Reader:skipped()
+  return self.dec.skipped
+end
+
+local function finish(self)
+  self.done = true
+  if self.dec.skipped > 0 then
+    io.stderr:write(("asp.csv: %s: skipped %d bad row%s\n"):format(self.path, self.dec.skipped,
+      self.dec.skipped == 1 and "" or "s"))
+  end
+  if not self.follow then
+    ffi.gc(self.f, nil)
+    C.asp_csvfile_close(self.f)
+    self.f = nil
+  end
+end
+
+-- Checks the order of event times (strict_order makes going back an error).
+local function check_order(self, t)
+  local ns = t.ns_
+  local last = self.last_ns
+  if last ~= nil and ns < last and self.spec.strict_order then
+    error(("asp.csv: %s: line %d: time %s is earlier than the previous row's %s (strict_order)"):format(
+      self.path, tonumber(self.row.line), tostring(t), tostring(Time(last))), 0)
+  end
+  self.last_ns = ns
+end
+
+-- The next row as (Time, value); nil at the end of the file. follow: the
+-- argument says to wait (returns false) rather than end at the end.
+function Reader:next(live)
+  if self.done and not live then return nil end
+  local f = self.f
+  if f == nil then return nil end
+  local follow = live and 1 or 0
+  while true do
+    local rc = C.asp_csvfile_next(f, follow)
+    if rc == 1 then
+      local t, v = self.dec:take(self.row, nil)
+      if t then
+        if self.spec.strict_order then check_order(self, t) end
+        return t, v
+      end
+    elseif rc == 0 then
+      if live then return false end
+      finish(self)
+      return nil
+    else
+      error("asp.csv: " .. self.path .. ": " .. ffi_string(C.asp_csvfile_error(f)), 0)
+    end
+  end
+end
+
+-- -- follow = true: the same reader is the stream's live future. -------------
+
+function Reader:_open() end
+
+function Reader:_arm(id, order)
+  if self.watch == nil then
+    local live = require("asp.live")
+    self.watch = live.watch(self.path)
+  end
+  return C.asp_live_arm(self.watch, id, order)
+end
+
+function Reader:_pull()
+  local t, v = self:next(true)
+  if t == false then return false end
+  return t, v
+end
+
+function Reader:_close()
+  if self.watch ~= nil then
+    C.asp_live_close(self.watch)
+    self.watch = nil
+  end
+  if self.f ~= nil then
+    ffi.gc(self.f, nil)
+    C.asp_csvfile_close(self.f)
+    self.f = nil
+  end
+end
+
+return M
