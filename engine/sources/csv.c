@@ -47,6 +47,7 @@ asp_csv *asp_csv_new(char delim)
         asp_csv_free(p);
         return NULL;
     }
+    p->start[0] = 0;
     p->line = 1;
     p->row.line = 1;
     p->field_col = 1;

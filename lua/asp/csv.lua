@@ -275,7 +275,7 @@ function M.csv(path, opts)
   local spec = M.spec(F, opts, true)
   spec.require_time = true
   if spec.time == false then error(F .. ": a file needs a time column (option 'time')", 2) end
-  local f = C.asp_csvfile_open(path, spec.delimiter, err_buf, 400)
+  local f = C.asp_csvfile_open(path, spec.delimiter:byte(), err_buf, 400)
   if f == nil then
     error(F .. ": cannot open '" .. path .. "': " .. ffi_string(err_buf), 2)
   end

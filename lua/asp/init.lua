@@ -49,4 +49,14 @@ function asp.wall()
   return Time(C.asp_time_wall())
 end
 
+-- Native sources (docs/sources.md) and statistics.
+do
+  local csv = require("asp.csv")
+  local live = require("asp.live")
+  asp.csv = csv.csv
+  asp.stdin, asp.tcp, asp.listen, asp.udp, asp.tail, asp.exec =
+    live.stdin, live.tcp, live.listen, live.udp, live.tail, live.exec
+  asp.stats = require("asp.stats").stats
+end
+
 return asp

@@ -326,12 +326,14 @@ end
 -- a run ends for any reason.
 M.prepare = {}
 M.cleanups = {}
+M.run_starts = {} -- run_start() when a run begins, before its tasks are prepared
 
 function M.stop()
   if running_run then stopping = true end
 end
 
 local function finish_run()
+  M.last_wall_end = C.asp_time_wall()
   C.asp_sched_clear(S)
   for i = 1, #M.cleanups do M.cleanups[i]() end
   kind, payload = {}, {}
@@ -363,6 +365,7 @@ function M.run(tasks, opts)
     start = start.ns_
   end
   running_run = true
+  for i = 1, #M.run_starts do M.run_starts[i]() end
   local ok, err = pcall(function()
     local earliest = C.asp_time_wall()
     for i = 1, n do

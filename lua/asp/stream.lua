@@ -21,6 +21,7 @@ local M = {}
 
 local STREAM = "stream"
 local streams_started = 0
+local natives = {}   -- native future sources opened in this run, closed when it ends
 
 local methods, stream_mt = task.class(function(st) M.start(st) end)
 
@@ -90,6 +91,10 @@ end
 -- Queues the next live event, if one is waiting; otherwise the stream waits
 -- for its producer's next emit.
 local function take_live(st)
+  if st.native then
+    -- A native source: C queues the stream's item when a line is there.
+    return st.future:_arm(st.id, st.order)
+  end
   local h = st.fifo_head
   if h <= st.fifo_tail then
     local fifo = st.fifo
@@ -113,7 +118,7 @@ local function go_live(st)
     set_context(st)
     st.on_live_start()
   end
-  if st.future then
+  if st.future and not st.native then
     sched.start_task_at(C.asp_sched_wall(S), "the producer of " .. st:describe(), run_producer, st)
   end
 end
@@ -155,10 +160,25 @@ end
 
 -- -- Delivery -----------------------------------------------------------------
 
+-- A native future's item: takes its next event (nil when none is buffered
+-- yet or the source has ended).
+local function pull_native(st)
+  local t, v = st.future:_pull()
+  if t == nil then return nil end -- ended: the stream is over
+  if t == false then st.future:_arm(st.id, st.order) return nil end
+  if t.ns_ < st.last_ns then st.out_of_order = st.out_of_order + 1 end
+  st.last_ns = t.ns_
+  return t, v
+end
+
 local function deliver(st)
   local t, v = st.next_t, st.next_v
-  st.next_t, st.next_v = nil, nil
   set_context(st)
+  if t == nil then
+    t, v = pull_native(st)
+    if t == nil then return end
+  end
+  st.next_t, st.next_v = nil, nil
   if st.unpack then
     if type(v) ~= "table" then
       error(("asp.process_stream: %s: unpack is set but the value is a %s (an array expected)"):format(
@@ -181,6 +201,13 @@ function methods:prepare()
   if self.prepared then return self.next_t and self.next_t.ns_ end
   self.prepared = true
   set_context(self)
+  M.run_streams[#M.run_streams + 1] = self
+  if self.native then
+    -- Native live sources start reading when the run starts, so that what
+    -- arrives during the replay of the past is kept for after it.
+    natives[#natives + 1] = self.future
+    self.future:_open()
+  end
   local t, v = self.fetch(self)
   if t == nil then return nil end
   self.next_t, self.next_v = t, v
@@ -205,8 +232,14 @@ function M.start(st)
   end
 end
 
+-- The streams of the current (or last) run, for asp.stats.
+M.run_streams = {}
+sched.run_starts[#sched.run_starts + 1] = function() M.run_streams = {} end
+
 sched.cleanups[#sched.cleanups + 1] = function()
   streams_started = 0
+  for i = 1, #natives do natives[i]:_close() end
+  natives = {}
 end
 
 local OPTIONS = {
@@ -229,7 +262,7 @@ function M.process_stream(opts)
     past = opts.past, future = opts.future,
     read = 0, delivered = 0, out_of_order = 0, last_ns = -0x7fffffffffffffffLL,
     fifo = {}, fifo_head = 1, fifo_tail = 0,
-    past_done = false, waiting = false, producer_done = false,
+    past_done = false, waiting = false, producer_done = false, native = false,
   }, stream_mt)
   local past = opts.past
   if past == nil then
@@ -247,8 +280,15 @@ function M.process_stream(opts)
     error(F .. ": option 'past' must be an array of {time, value} pairs, an iterator function "
       .. "or a reader (got " .. type(past) .. ")", 2)
   end
-  if opts.future ~= nil and type(opts.future) ~= "function" then
-    error(F .. ": option 'future' must be a producer function(emit) (got " .. type(opts.future) .. ")", 2)
+  local future = opts.future
+  if future == nil and type(past) == "table" and getmetatable(past) and getmetatable(past).__asp_future then
+    future = past -- asp.csv(path, {follow = true}): the same file goes on live
+    st.future = future
+  end
+  if type(future) == "table" and getmetatable(future) and getmetatable(future).__asp_future then
+    st.native = true
+  elseif future ~= nil and type(future) ~= "function" then
+    error(F .. ": option 'future' must be a producer function(emit) or a live source (got " .. type(future) .. ")", 2)
   end
   st.emit = make_emit(st)
   return st

@@ -1,0 +1,340 @@
+-- Live sources: asp.stdin, asp.tcp, asp.listen, asp.udp, asp.tail, asp.exec.
+--
+-- Each is a native future source (metatable __asp_future) that
+-- process_stream drives with four methods: _open() when the run starts (it
+-- starts reading at once, so what arrives during the replay is buffered in
+-- C), _arm(id, order) when the stream waits for input (C queues the stream's
+-- item when a line arrives), _pull() when the item runs (the next (Time,
+-- value); false when nothing is buffered; nil at the end) and _close() when
+-- the run ends. Lines are decoded as raw strings, CSV or JSON.
+local ffi = require("ffi")
+local cffi = require("asp.cffi")
+local time = require("asp.time")
+local sched = require("asp.sched")
+local csv = require("asp.csv")
+
+local C = cffi.C
+local Time = time.ct
+local ffi_string, type, tostring, error, pairs = ffi.string, type, tostring, error, pairs
+local new_tab = require("table.new")
+
+local M = {}
+
+local err_buf = ffi.new("char[512]")
+local line = ffi.new("asp_line[1]")
+local used_out = ffi.new("size_t[1]")
+local NL = "\n"
+
+local Source = {}
+Source.__index = Source
+local source_mt = { __index = Source, __asp_future = true, __tostring = function(s) return s.name end }
+
+-- -- Decoding ------------------------------------------------------------------
+
+local json_state
+local function json_build(toks, i)
+  local tk = toks[i]
+  local ty = tk.type
+  if ty == 3 then return tk.num, i + 1
+  elseif ty == 4 then return ffi_string(tk.str, tk.len), i + 1
+  elseif ty == 5 then
+    local n = tk.n
+    local a = new_tab(n, 0)
+    i = i + 1
+    for k = 1, n do a[k], i = json_build(toks, i) end
+    return a, i
+  elseif ty == 6 then
+    local n = tk.n
+    local o = new_tab(0, n)
+    i = i + 1
+    for _ = 1, n do
+      local key = ffi_string(toks[i].str, toks[i].len)
+      o[key], i = json_build(toks, i + 1)
+    end
+    return o, i
+  elseif ty == 2 then return true, i + 1
+  elseif ty == 1 then return false, i + 1
+  end
+  return nil, i + 1
+end
+
+local function show(data, len)
+  local s = ffi_string(data, len < 200 and len or 200)
+  return len > 200 and s .. "..." or s
+end
+
+-- Returns (Time, value), or false for a skipped or partial record.
+local function decode(self, data, len, arrival)
+  local fmt = self.format
+  if fmt == "lines" then
+    return Time(arrival), ffi_string(data, len)
+  elseif fmt == "json" then
+    if json_state == nil then json_state = ffi.gc(C.asp_json_new(), C.asp_json_free) end
+    self.lineno = self.lineno + 1
+    if C.asp_json_decode(json_state, data, len) < 0 then
+      return self:reject(("line %d: invalid JSON (%s): %s"):format(self.lineno,
+        ffi_string(C.asp_json_error(json_state)), show(data, len)))
+    end
+    local v = json_build(C.asp_json_tokens(json_state), 0)
+    local t = Time(arrival)
+    local tf = self.time
+    if tf then
+      local x = type(v) == "table" and v[tf] or nil
+      local ok
+      if type(x) == "string" then
+        ok = C.asp_parse_time(x, #x, self.unit, self.ns_out) ~= 0
+      elseif type(x) == "number" then
+        local s = tostring(x)
+        ok = C.asp_parse_time(s, #s, self.unit < 0 and 1000000000 or self.unit, self.ns_out) ~= 0
+      end
+      if not ok then
+        return self:reject(("line %d: field '%s' is not a time: %s"):format(self.lineno, tf, show(data, len)))
+      end
+      t = Time(self.ns_out[0])
+    end
+    return t, v
+  else -- csv: the line and its newline go through the push parser
+    local p = self.parser
+    local rc = C.asp_csv_feed(p, data, len, used_out)
+    if rc == 0 then rc = C.asp_csv_feed(p, NL, 1, used_out) end
+    if rc == 0 then return false end -- a quoted field goes on on the next line
+    if rc < 0 then
+      local msg = self.name .. ": " .. ffi_string(C.asp_csv_error(p))
+      self.parser = ffi.gc(C.asp_csv_new(self.spec.delimiter:byte()), C.asp_csv_free)
+      self.row = C.asp_csv_record(self.parser)
+      return self:reject(msg)
+    end
+    local t, v = self.dec:take(self.row, arrival)
+    if t == nil then return false end -- the header
+    return t, v
+  end
+end
+
+function Source:reject(msg)
+  if self.skip then
+    self.skipped_n = self.skipped_n + 1
+    return false
+  end
+  if msg:sub(1, #self.name) ~= self.name then msg = self.name .. ": " .. msg end
+  error(msg, 0)
+end
+
+function Source:skipped()
+  return self.dec and self.dec.skipped or self.skipped_n
+end
+
+-- -- The native future protocol ------------------------------------------------
+
+local FAIL = "live_fail"
+sched.handlers[FAIL] = function(src, id)
+  sched.free_item(id)
+  src.fail_id = nil
+  error(src.name .. ": " .. ffi_string(C.asp_live_error(src.l)), 0)
+end
+
+function Source:_open()
+  if self.opened then
+    error(self.name .. ": already used (a live source serves one stream of one run)", 0)
+  end
+  self.opened = true
+  if self.l == nil then
+    local l = C.asp_live_new(self.buffer, self.max_line)
+    if l == nil then error(self.name .. ": out of memory", 0) end
+    self.l = l
+    local rc = self.start(self, l)
+    if rc ~= 0 then
+      C.asp_live_close(l)
+      self.l = nil
+      error(self.name .. ": " .. ffi_string(err_buf), 0)
+    end
+  else
+    C.asp_live_begin(self.l)
+  end
+  self.fail_id = sched.new_item(FAIL, self)
+  C.asp_live_set_fail_item(self.l, self.fail_id)
+end
+
+function Source:_arm(id, order)
+  return C.asp_live_arm(self.l, id, order)
+end
+
+function Source:_pull()
+  local l = self.l
+  while true do
+    local rc = C.asp_live_pop(l, line)
+    if rc == 1 then
+      local t, v = decode(self, line[0].data, line[0].len, line[0].arrival)
+      if t then return t, v end
+    elseif rc == 0 then
+      return false
+    elseif rc == -1 then
+      return nil
+    else
+      error(self.name .. ": " .. ffi_string(C.asp_live_error(l)), 0)
+    end
+  end
+end
+
+function Source:_close()
+  if self.l ~= nil then
+    ffi.gc(self.l, nil)
+    C.asp_live_set_fail_item(self.l, -1)
+    C.asp_live_close(self.l)
+    self.l = nil
+  end
+  if self.fail_id then
+    sched.free_item(self.fail_id)
+    self.fail_id = nil
+  end
+end
+
+-- The port a listen or udp source is bound to (the one the system chose
+-- for port 0).
+function Source:port()
+  if self.l == nil then return nil end
+  return C.asp_live_port(self.l)
+end
+
+-- -- Constructors --------------------------------------------------------------
+
+local COMMON = {
+  format = true, buffer = true, max_line = true, name = true,
+  header = true, names = true, delimiter = true, time = true, time_format = true,
+  columns = true, on_error = true, unpack = true,
+}
+
+local function make(fname, label, opts, extra, start)
+  opts = opts or {}
+  if type(opts) ~= "table" then error(fname .. ": bad argument #1 (a table of options expected)", 3) end
+  for k in pairs(opts) do
+    if type(k) ~= "number" and not COMMON[k] and not (extra and extra[k]) then
+      error(fname .. ": unknown option '" .. tostring(k) .. "'", 3)
+    end
+  end
+  local fmt = opts.format or "lines"
+  if fmt ~= "lines" and fmt ~= "csv" and fmt ~= "json" then
+    error(fname .. ": option 'format' must be 'lines', 'csv' or 'json' (got " .. tostring(fmt) .. ")", 3)
+  end
+  local self = setmetatable({
+    name = opts.name or (fname .. " " .. label), format = fmt, start = start,
+    buffer = opts.buffer or 0, max_line = opts.max_line or 0, opts = opts,
+    lineno = 0, skipped_n = 0, skip = opts.on_error == "skip",
+    ns_out = ffi.new("int64_t[1]"),
+  }, source_mt)
+  if opts.on_error ~= nil and opts.on_error ~= "skip" and opts.on_error ~= "error" then
+    error(fname .. ": option 'on_error' must be 'error' or 'skip'", 3)
+  end
+  if fmt == "csv" then
+    local spec = csv.spec(fname, opts, false)
+    self.spec = spec
+    self.dec = csv.decoder(spec, self.name, opts.unpack)
+    self.parser = ffi.gc(C.asp_csv_new(spec.delimiter:byte()), C.asp_csv_free)
+    self.row = C.asp_csv_record(self.parser)
+  elseif fmt == "json" then
+    local tf = opts.time_format or "auto"
+    if csv.TIME_FORMATS[tf] == nil then error(fname .. ": bad option 'time_format' " .. tostring(tf), 3) end
+    self.unit = csv.TIME_FORMATS[tf]
+    self.time = opts.time
+  end
+  return self
+end
+
+local function host_port(fname, opts)
+  if type(opts) ~= "table" then error(fname .. ": bad argument #1 (a table {host, port, ...} expected)", 3) end
+  local host = opts.host or opts[1] or "127.0.0.1"
+  local port = opts.port or opts[2]
+  if type(host) ~= "string" then error(fname .. ": 'host' must be a string", 3) end
+  if type(port) ~= "number" or port < 0 or port > 65535 or port % 1 ~= 0 then
+    error(fname .. ": 'port' must be a port number (got " .. tostring(port) .. ")", 3)
+  end
+  return host, port
+end
+
+function M.stdin(opts)
+  return make("asp.stdin", "(standard input)", opts, nil, function(_, l)
+    return C.asp_live_stdin(l, err_buf, 512)
+  end)
+end
+
+function M.tcp(opts)
+  local host, port = host_port("asp.tcp", opts)
+  local rec = opts.reconnect
+  local r0, r1 = 0, 0
+  if rec == true then r0, r1 = 100, 5000
+  elseif type(rec) == "table" then
+    r0 = math.floor((rec.initial or 0.1) * 1000)
+    r1 = math.floor((rec.max or 5) * 1000)
+  elseif rec ~= nil and rec ~= false then
+    error("asp.tcp: option 'reconnect' must be true or {initial = s, max = s}", 2)
+  end
+  if rec and r0 < 1 then r0 = 1 end
+  return make("asp.tcp", host .. ":" .. port, opts, { host = true, port = true, reconnect = true }, function(_, l)
+    return C.asp_live_tcp(l, host, port, r0, r1, err_buf, 512)
+  end)
+end
+
+-- A server binds and listens at once, so that its port is known (port 0:
+-- see :port()) and clients may connect before the run; it reads when the
+-- run starts. It never ends by itself: asp.stop() ends the run.
+local function bound(fname, opts, fn)
+  local host, port = host_port(fname, opts)
+  local self = make(fname, host .. ":" .. port, opts, { host = true, port = true })
+  local l = C.asp_live_new(self.buffer, self.max_line)
+  if l == nil then error(fname .. ": out of memory", 3) end
+  if fn(l, host, port) ~= 0 then
+    C.asp_live_close(l)
+    error(self.name .. ": " .. ffi_string(err_buf), 3)
+  end
+  self.l = ffi.gc(l, C.asp_live_close)
+  self.name = opts.name or (fname .. " " .. host .. ":" .. C.asp_live_port(l))
+  return self
+end
+
+function M.listen(opts)
+  return bound("asp.listen", opts, function(l, host, port)
+    return C.asp_live_listen(l, host, port, err_buf, 512)
+  end)
+end
+
+function M.udp(opts)
+  return bound("asp.udp", opts, function(l, host, port)
+    return C.asp_live_udp(l, host, port, err_buf, 512)
+  end)
+end
+
+function M.tail(path, opts)
+  if type(path) ~= "string" then error("asp.tail: bad argument #1 (a file path expected)", 2) end
+  return make("asp.tail", path, opts, nil, function(_, l)
+    return C.asp_live_tail(l, path, -1, err_buf, 512)
+  end)
+end
+
+function M.exec(opts)
+  if type(opts) ~= "table" or type(opts[1]) ~= "string" then
+    error("asp.exec: bad argument #1 (a table {cmd, args...} expected)", 2)
+  end
+  local argv = {}
+  for i = 1, #opts do argv[i] = tostring(opts[i]) end
+  local cargv = ffi.new("const char *[?]", #argv + 1)
+  for i = 1, #argv do cargv[i - 1] = argv[i] end
+  cargv[#argv] = nil
+  local self = make("asp.exec", table.concat(argv, " "), opts, nil, function(s, l)
+    s.keep = { argv, cargv }
+    return C.asp_live_exec(l, cargv, err_buf, 512)
+  end)
+  return self
+end
+
+-- The watch behind asp.csv's follow mode: wakes the stream when the file may
+-- have grown; the reader reads it.
+function M.watch(path)
+  local l = C.asp_live_new(0, 0)
+  if l == nil then error("asp.csv: out of memory", 0) end
+  if C.asp_live_watch(l, path, err_buf, 512) ~= 0 then
+    C.asp_live_close(l)
+    error("asp.csv: " .. path .. ": " .. ffi_string(err_buf), 0)
+  end
+  return l
+end
+
+return M

@@ -1,0 +1,47 @@
+-- asp.stats(): what the current or last run did, per stream and in all.
+local cffi = require("asp.cffi")
+local stream = require("asp.stream")
+local sched = require("asp.sched")
+
+local C, S = cffi.C, cffi.S
+local M = {}
+
+local function skipped_of(src)
+  if type(src) == "table" and type(src.skipped) == "function" then return src:skipped() end
+  return 0
+end
+
+function M.stats()
+  local streams = {}
+  for i, st in ipairs(stream.run_streams) do
+    streams[i] = {
+      name = st.name or ("stream #" .. (st.order or i)),
+      delivered = st.delivered,
+      out_of_order = st.out_of_order,
+      skipped = skipped_of(st.past) + (st.future ~= st.past and skipped_of(st.future) or 0),
+    }
+  end
+  local wall0 = C.asp_sched_run_wall_start(S)
+  local now = C.asp_sched_now(S)
+  local wall = sched.last_wall_end
+  if sched.is_running() or wall == nil then wall = C.asp_time_wall() end
+  return {
+    streams = streams,
+    items = tonumber(C.asp_sched_items(S)),
+    wall_time = tonumber(wall - wall0) / 1e9,
+    virtual_span = tonumber(now - C.asp_sched_run_start(S)) / 1e9,
+  }
+end
+
+-- The report asp-lua --stats prints at exit.
+function M.report(out)
+  local s = M.stats()
+  out = out or io.stderr
+  out:write(("asp stats: %d items in %.3f s wall, %.3f s virtual\n"):format(s.items, s.wall_time, s.virtual_span))
+  for _, st in ipairs(s.streams) do
+    out:write(("  %-24s delivered %d, out of order %d, skipped %d\n"):format(
+      st.name, st.delivered, st.out_of_order, st.skipped))
+  end
+end
+
+return M
