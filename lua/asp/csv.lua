@@ -323,7 +323,7 @@ function Reader:next(live)
   if self.done and not live then return nil end
   local f = self.f
   if f == nil then return nil end
-  local follow = live and 1 or 0
+  local follow = (live or self.follow) and 1 or 0
   while true do
     local rc = C.asp_csvfile_next(f, follow)
     if rc == 1 then
@@ -346,16 +346,29 @@ end
 
 function Reader:_open() end
 
+-- Arming first looks for a row already there (the watch only reports
+-- changes of the file's size after the stream last read it).
 function Reader:_arm(id, order)
   if self.watch == nil then
     local live = require("asp.live")
     self.watch = live.watch(self.path)
   end
+  local t, v = self:next(true)
+  if t then
+    self.pend_t, self.pend_v = t, v
+    require("asp.sched").schedule_event(id, C.asp_time_wall(), order)
+    return 1
+  end
   return C.asp_live_arm(self.watch, id, order)
 end
 
 function Reader:_pull()
-  local t, v = self:next(true)
+  local t, v = self.pend_t, self.pend_v
+  if t then
+    self.pend_t, self.pend_v = nil, nil
+    return t, v
+  end
+  t, v = self:next(true)
   if t == false then return false end
   return t, v
 end
