@@ -35,6 +35,7 @@ ffi.cdef [[
   long send(int fd, const void *buf, size_t n, int flags);
   long sendto(int fd, const void *buf, size_t n, int flags, const void *addr, uint32_t len);
   int close(int fd);
+  int setsockopt(int fd, int level, int name, const void *val, uint32_t len);
   int fcntl(int fd, int cmd, ...);
   uint16_t htons(uint16_t x);
   uint16_t ntohs(uint16_t x);
@@ -73,9 +74,10 @@ function M.udp_send(port, s)
 end
 
 -- A non-blocking TCP server on a port the system chose: returns fd, port.
-function M.tcp_server()
+function M.tcp_server(port)
   local fd = C.socket(AF_INET, SOCK_STREAM, 0)
-  assert(C.bind(fd, addr(0), 16) == 0, "bind")
+  C.setsockopt(fd, 1 --[[SOL_SOCKET]], 2 --[[SO_REUSEADDR]], ffi.new("int[1]", 1), 4)
+  assert(C.bind(fd, addr(port or 0), 16) == 0, "bind")
   assert(C.listen(fd, 8) == 0, "listen")
   local a = ffi.new("struct asp_test_sockaddr_in")
   local len = ffi.new("uint32_t[1]", 16)
