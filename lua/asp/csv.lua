@@ -168,6 +168,77 @@ function Decoder:build(names, nfields)
   end
   self.plan = plan
   self.nplan = #plan
+  self.fill = self:compile()
+end
+
+-- Compiles the plan into a function with one straight block per column: no
+-- inner loop, so the JIT compiles the whole row path into one trace.
+local FIELD = {
+  auto = [[
+  s = start[%d]; len = stop[%d] - s
+  if len > 0 then
+    if parse_number(data + s, len, num_out) ~= 0 then v[%s] = num_out[0]
+    else v[%s] = ffi_string(data + s, len) end
+  end
+]],
+  string = [[
+  s = start[%d]; len = stop[%d] - s
+  v[%s] = ffi_string(data + s, len)
+]],
+  number = [[
+  s = start[%d]; len = stop[%d] - s
+  if len > 0 then
+    if parse_number(data + s, len, num_out) == 0 then
+      return self:reject(row, %d, "invalid number '" .. ffi_string(data + s, len) .. "'")
+    end
+    v[%s] = num_out[0]
+  end
+]],
+  integer = [[
+  s = start[%d]; len = stop[%d] - s
+  if len > 0 then
+    if parse_integer(data + s, len, int_out) == 0 then
+      return self:reject(row, %d, "invalid integer '" .. ffi_string(data + s, len) .. "'")
+    end
+    v[%s] = tonumber(int_out[0])
+  end
+]],
+  time = [[
+  s = start[%d]; len = stop[%d] - s
+  if len > 0 then
+    if parse_time(data + s, len, unit, ns_out) == 0 then
+      return self:reject(row, %d, "invalid time '" .. ffi_string(data + s, len) .. "'")
+    end
+    v[%s] = Time(ns_out[0])
+  end
+]],
+}
+
+function Decoder:compile()
+  local src = { [[
+local C, ffi_string, new_tab, Time, num_out, int_out, ns_out, unit, tonumber = ...
+local parse_number, parse_integer, parse_time = C.asp_parse_number, C.asp_parse_integer, C.asp_parse_time
+return function(self, row)
+  local data, start, stop = row.data, row.start, row.stop
+  local s, len
+]] }
+  local n = self.nplan
+  src[#src + 1] = self.unpack and ("  local v = new_tab(%d, 0)\n"):format(n) or ("  local v = new_tab(0, %d)\n"):format(n)
+  for k = 1, n do
+    local p = self.plan[k]
+    local i, key, ty = p[1], p[2], p[3]
+    local kq = type(key) == "number" and tostring(key) or ("%q"):format(key)
+    if ty == "auto" then
+      src[#src + 1] = FIELD.auto:format(i, i, kq, kq)
+    elseif ty == "string" then
+      src[#src + 1] = FIELD.string:format(i, i, kq)
+    else
+      src[#src + 1] = FIELD[ty]:format(i, i, i, kq)
+    end
+  end
+  src[#src + 1] = "  return v\nend\n"
+  local chunk = assert(loadstring(table.concat(src), "=asp.csv row decoder"))
+  return chunk(C, ffi_string, new_tab, Time, num_out, int_out, ns_out, self.spec.unit, tonumber)
 end
 
 -- Takes a record: the header (returns nil, nil), or a row. Returns
@@ -199,43 +270,8 @@ function Decoder:take(row, arrival)
   elseif arrival then
     t = Time(arrival)
   end
-  local plan = self.plan
-  local v = new_tab(self.unpack and self.nplan or 0, self.unpack and 0 or self.nplan)
-  for k = 1, self.nplan do
-    local p = plan[k]
-    local i, ty = p[1], p[3]
-    local s = start[i]
-    local len = stop[i] - s
-    local ptr = data + s
-    if ty == "auto" then
-      if len > 0 then
-        if C.asp_parse_number(ptr, len, num_out) ~= 0 then
-          v[p[2]] = num_out[0]
-        else
-          v[p[2]] = ffi_string(ptr, len)
-        end
-      end
-    elseif ty == "string" then
-      v[p[2]] = ffi_string(ptr, len)
-    elseif len > 0 then
-      if ty == "number" then
-        if C.asp_parse_number(ptr, len, num_out) == 0 then
-          return self:reject(row, i, "invalid number '" .. ffi_string(ptr, len) .. "'")
-        end
-        v[p[2]] = num_out[0]
-      elseif ty == "integer" then
-        if C.asp_parse_integer(ptr, len, int_out) == 0 then
-          return self:reject(row, i, "invalid integer '" .. ffi_string(ptr, len) .. "'")
-        end
-        v[p[2]] = tonumber(int_out[0])
-      else -- time
-        if C.asp_parse_time(ptr, len, self.spec.unit, ns_out) == 0 then
-          return self:reject(row, i, "invalid time '" .. ffi_string(ptr, len) .. "'")
-        end
-        v[p[2]] = Time(ns_out[0])
-      end
-    end
-  end
+  local v = self:fill(row)
+  if v == false then return false end
   return t, v
 end
 
@@ -324,22 +360,22 @@ function Reader:next(live)
   local f = self.f
   if f == nil then return nil end
   local follow = (live or self.follow) and 1 or 0
-  while true do
-    local rc = C.asp_csvfile_next(f, follow)
-    if rc == 1 then
-      local t, v = self.dec:take(self.row, nil)
-      if t then
-        if self.spec.strict_order then check_order(self, t) end
-        return t, v
-      end
-    elseif rc == 0 then
-      if live then return false end
-      finish(self)
-      return nil
-    else
-      error("asp.csv: " .. self.path .. ": " .. ffi_string(C.asp_csvfile_error(f)), 0)
+  -- No loop here (a header or a skipped row takes a tail call), so that the
+  -- JIT compiles the caller's loop and this path as one trace.
+  local rc = C.asp_csvfile_next(f, follow)
+  if rc == 1 then
+    local t, v = self.dec:take(self.row, nil)
+    if t then
+      if self.spec.strict_order then check_order(self, t) end
+      return t, v
     end
+    return self:next(live)
+  elseif rc == 0 then
+    if live then return false end
+    finish(self)
+    return nil
   end
+  error("asp.csv: " .. self.path .. ": " .. ffi_string(C.asp_csvfile_error(f)), 0)
 end
 
 -- -- follow = true: the same reader is the stream's live future. -------------
