@@ -69,6 +69,10 @@ const asp_csv_row *asp_csvfile_record(const asp_csvfile *f);
 const char *asp_csvfile_error(const asp_csvfile *f);
 int64_t asp_csvfile_size(const asp_csvfile *f);
 int64_t asp_csvfile_offset(asp_csvfile *f);
+/* The fraction read of the open (non-follow) files together, or -1 when none. */
+double asp_csvfile_progress(void);
+void asp_csvfile_set_follow(asp_csvfile *f, int follow);
+void asp_progress_done(void);
 
 /* A line from a live source: data[0..len) (no newline), arrival wall ns. */
 typedef struct asp_line {

@@ -20,6 +20,7 @@
 #include <luajit.h>
 
 #include "engine.h"
+#include "progress.h"
 #include "repl.h"
 
 static const char *progname = "asp-lua";
@@ -33,6 +34,9 @@ static void usage(FILE *out)
         "  -           run the script read from standard input\n"
         "  -i          interactive REPL (after running the script, if any)\n"
         "  -v          print the version\n"
+        "  --progress  show the progress of long replays on stderr (default: when it is a terminal)\n"
+        "  --no-progress  never show it\n"
+        "  --stats     print asp.stats() of the last run on stderr at exit\n"
         "  -h          print this help\n"
         "  --          stop handling options\n",
         progname);
@@ -125,13 +129,14 @@ static int pmain(lua_State *L)
     struct smain *s = lua_touserdata(L, 1);
     char **argv = s->argv;
     int argc = s->argc;
-    int script = 0, interactive = 0, ran_code = 0;
+    int script = 0, interactive = 0, ran_code = 0, show_stats = 0;
     int i;
 
     lua_gc(L, LUA_GCSTOP, 0);
     luaL_openlibs(L);
     lua_gc(L, LUA_GCRESTART, -1);
     asp_engine_open(L);
+    asp_progress_set(-1);
 
     /* Options first: -e runs as it is met, so later ones see earlier ones. */
     for (i = 1; i < argc; i++) {
@@ -159,6 +164,12 @@ static int pmain(lua_State *L)
             ran_code = 1;
         } else if (strcmp(a, "-i") == 0) {
             interactive = 1;
+        } else if (strcmp(a, "--progress") == 0) {
+            asp_progress_set(1);
+        } else if (strcmp(a, "--no-progress") == 0) {
+            asp_progress_set(0);
+        } else if (strcmp(a, "--stats") == 0) {
+            show_stats = 1;
         } else if (strcmp(a, "-v") == 0) {
             printf("asp-lua %s (%s)\n", ASP_VERSION, LUAJIT_VERSION);
             ran_code = 1;
@@ -174,10 +185,12 @@ static int pmain(lua_State *L)
     }
     if (script > 0) {
         create_arg(L, argv, argc, script);
-        if (run_script(L, argv, argc, script) != 0) {
+        if (run_script(L, argv, argc, script) != 0)
             s->status = 1;
+        if (show_stats)
+            report(L, luaL_dostring(L, "require('asp.stats').report()"));
+        if (s->status != 0)
             return 0;
-        }
     }
     if (interactive || (script == 0 && !ran_code)) {
         if (interactive || asp_repl_is_terminal()) {

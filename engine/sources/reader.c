@@ -28,8 +28,31 @@ struct asp_csvfile {
     size_t have, used;  /* chunk[used..have) is not parsed yet */
     int64_t size;       /* the file's size when opened (compressed size for .gz) */
     int eof;
+    int follow;
+    asp_csvfile *prev, *next; /* the open files, for the progress display */
     char err[400];
 };
+
+static asp_csvfile *open_files;
+
+double asp_csvfile_progress(void)
+{
+    int64_t size = 0, done = 0;
+    for (asp_csvfile *f = open_files; f; f = f->next) {
+        if (f->follow || f->size <= 0)
+            continue;
+        size += f->size;
+        done += asp_csvfile_offset(f);
+    }
+    if (size <= 0)
+        return -1;
+    return done >= size ? 1.0 : (double)done / (double)size;
+}
+
+void asp_csvfile_set_follow(asp_csvfile *f, int follow)
+{
+    f->follow = follow;
+}
 
 asp_csvfile *asp_csvfile_open(const char *path, char delim, char *err, size_t errlen)
 {
@@ -63,6 +86,10 @@ asp_csvfile *asp_csvfile_open(const char *path, char delim, char *err, size_t er
         asp_csvfile_close(f);
         return NULL;
     }
+    f->next = open_files;
+    if (open_files)
+        open_files->prev = f;
+    open_files = f;
     return f;
 }
 
@@ -70,6 +97,12 @@ void asp_csvfile_close(asp_csvfile *f)
 {
     if (!f)
         return;
+    if (f->prev)
+        f->prev->next = f->next;
+    else if (open_files == f)
+        open_files = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
     if (f->gz)
         gzclose(f->gz);
     asp_csv_free(f->parser);

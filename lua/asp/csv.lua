@@ -316,6 +316,7 @@ function M.csv(path, opts)
     error(F .. ": cannot open '" .. path .. "': " .. ffi_string(err_buf), 2)
   end
   f = ffi.gc(f, C.asp_csvfile_close)
+  C.asp_csvfile_set_follow(f, opts.follow and 1 or 0)
   local self = setmetatable({
     path = path, f = f, row = C.asp_csvfile_record(f), spec = spec,
     dec = M.decoder(spec, "asp.csv: " .. path, opts.unpack),

@@ -44,4 +44,6 @@ function M.report(out)
   end
 end
 
+sched.cleanups[#sched.cleanups + 1] = function() C.asp_progress_done() end
+
 return M
