@@ -1,0 +1,231 @@
+/*
+ * Unit tests for engine/sources/csv.c (the push parser and the field
+ * conversions) and engine/sources/json.c (JSON lines into tokens).
+ *
+ * Every input is fed whole, and again one byte at a time, so that records,
+ * quotes and CRLF split across chunk edges are covered; the two must agree.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sources/csv.h"
+
+/* Parses text in chunks of `chunk` bytes; writes records as "f1|f2;..." into out.
+ * Returns the last status (ASP_CSV_ERROR on an error). */
+static int parse_all(const char *text, size_t chunk, char *out, size_t outlen, asp_csv **keep)
+{
+    asp_csv *p = asp_csv_new(',');
+    size_t n = strlen(text), off = 0, w = 0;
+    int rc = ASP_CSV_MORE;
+    assert_non_null(p);
+    out[0] = '\0';
+    for (;;) {
+        size_t len = n - off < chunk ? n - off : chunk, used = 0;
+        if (len == 0) {
+            rc = asp_csv_finish(p);
+        } else {
+            char *piece = malloc(len); /* exactly sized: ASan sees overreads */
+            memcpy(piece, text + off, len);
+            rc = asp_csv_feed(p, piece, len, &used);
+            free(piece);
+            off += used;
+        }
+        if (rc == ASP_CSV_ERROR)
+            break;
+        if (rc == ASP_CSV_RECORD) {
+            const asp_csv_row *r = asp_csv_record(p);
+            for (int i = 0; i < r->nfields; i++) {
+                assert_int_equal(r->data[r->stop[i]], '\0');
+                w += (size_t)snprintf(out + w, outlen - w, "%s%.*s", i ? "|" : "",
+                                      (int)(r->stop[i] - r->start[i]), r->data + r->start[i]);
+            }
+            w += (size_t)snprintf(out + w, outlen - w, ";");
+            continue;
+        }
+        if (len == 0)
+            break;
+    }
+    if (keep)
+        *keep = p;
+    else
+        asp_csv_free(p);
+    return rc;
+}
+
+static void check(const char *text, const char *want)
+{
+    char whole[4096], bytes[4096];
+    assert_int_not_equal(parse_all(text, 1 << 20, whole, sizeof whole, NULL), ASP_CSV_ERROR);
+    assert_int_not_equal(parse_all(text, 1, bytes, sizeof bytes, NULL), ASP_CSV_ERROR);
+    assert_string_equal(whole, want);
+    assert_string_equal(bytes, want);
+}
+
+static void test_plain_records(void **state)
+{
+    (void)state;
+    check("a,b,c\n1,2,3\n", "a|b|c;1|2|3;");
+    check("a,b\n1,2", "a|b;1|2;");                 /* no final newline */
+    check("a,,c\n,\n", "a||c;|;");                 /* empty fields */
+    check("\n\na\n\n", "a;");                      /* empty lines are no records */
+}
+
+static void test_quotes(void **state)
+{
+    (void)state;
+    check("\"a,b\",c\n", "a,b|c;");
+    check("\"x\"\"y\"\n", "x\"y;");
+    check("\"multi\nline\",2\n", "multi\nline|2;");
+    check("\"\"\n", ";");                          /* a quoted empty field is a record */
+    check("ab\"c,d\n", "ab\"c|d;");                /* a quote inside an unquoted field is a character */
+}
+
+static void test_crlf(void **state)
+{
+    (void)state;
+    check("a,b\r\n1,2\r\n", "a|b;1|2;");
+    check("\"q\"\r\n", "q;");
+    check("a\rb,c\n", "a\rb|c;");                 /* a CR not before LF stays */
+}
+
+static void test_line_and_column(void **state)
+{
+    asp_csv *p;
+    char out[256];
+    const asp_csv_row *r;
+    (void)state;
+    assert_int_equal(parse_all("h1,h2\n\"a\nb\",x\nlast,yy\n", 1 << 20, out, sizeof out, &p), ASP_CSV_MORE);
+    asp_csv_free(p);
+    /* Stop at the third record and look at its positions. */
+    p = asp_csv_new(',');
+    {
+        const char *t = "h1,h2\n\"a\nb\",x\nlast,yy\n";
+        size_t off = 0, used;
+        for (int k = 0; k < 3; k++) {
+            assert_int_equal(asp_csv_feed(p, t + off, strlen(t) - off, &used), ASP_CSV_RECORD);
+            off += used;
+        }
+    }
+    r = asp_csv_record(p);
+    assert_int_equal(r->line, 4);
+    assert_int_equal(r->col[0], 1);
+    assert_int_equal(r->col[1], 6);
+    asp_csv_free(p);
+}
+
+static void test_errors(void **state)
+{
+    asp_csv *p;
+    char out[256];
+    (void)state;
+    assert_int_equal(parse_all("a\n\"open,\nx\n", 1, out, sizeof out, &p), ASP_CSV_ERROR);
+    assert_non_null(strstr(asp_csv_error(p), "line 2, column 1: unterminated quoted field \"open,\\nx\\n"));
+    asp_csv_free(p);
+    assert_int_equal(parse_all("a\n\"q\"x\n", 3, out, sizeof out, &p), ASP_CSV_ERROR);
+    assert_non_null(strstr(asp_csv_error(p), "line 2, column 4: unexpected 'x' after the closing quote"));
+    asp_csv_free(p);
+}
+
+static void test_record_limit(void **state)
+{
+    asp_csv *p = asp_csv_new(',');
+    char *big = malloc(1 << 20);
+    size_t used;
+    int rc = ASP_CSV_MORE;
+    (void)state;
+    memset(big, 'x', 1 << 20);
+    big[0] = '"';
+    for (int i = 0; i < 40 && rc == ASP_CSV_MORE; i++)
+        rc = asp_csv_feed(p, big + (i ? 1 : 0), (1 << 20) - (i ? 1 : 0), &used);
+    assert_int_equal(rc, ASP_CSV_ERROR);
+    assert_non_null(strstr(asp_csv_error(p), "record longer than"));
+    free(big);
+    asp_csv_free(p);
+}
+
+static void test_numbers(void **state)
+{
+    double d;
+    int64_t i;
+    (void)state;
+    assert_true(asp_parse_number("1.5", 3, &d) && d == 1.5);
+    assert_true(asp_parse_number("-2e3", 4, &d) && d == -2000);
+    assert_true(asp_parse_number(" 7 ", 3, &d) && d == 7);
+    assert_false(asp_parse_number("abc", 3, &d));
+    assert_false(asp_parse_number("1x", 2, &d));
+    assert_false(asp_parse_number("nan", 3, &d));
+    assert_false(asp_parse_number("0x10", 4, &d));
+    assert_false(asp_parse_number("", 0, &d));
+    assert_true(asp_parse_integer("-42", 3, &i) && i == -42);
+    assert_false(asp_parse_integer("4.2", 3, &i));
+    assert_false(asp_parse_integer("99999999999999999999", 20, &i));
+}
+
+static void test_epoch_times(void **state)
+{
+    int64_t t;
+    (void)state;
+    assert_true(asp_parse_epoch("1700000000.123456789", 20, 1000000000, &t));
+    assert_true(t == INT64_C(1700000000123456789));
+    assert_true(asp_parse_epoch("1700000000123", 13, 1000000, &t));
+    assert_true(t == INT64_C(1700000000123000000));
+    assert_true(asp_parse_epoch("-1.5", 4, 1000000000, &t));
+    assert_true(t == INT64_C(-1500000000));
+    assert_true(asp_parse_epoch("1.0000000019", 12, 1000000000, &t)); /* below a ns: truncated */
+    assert_true(t == INT64_C(1000000001));
+    assert_false(asp_parse_epoch("12a", 3, 1, &t));
+    assert_false(asp_parse_epoch(".", 1, 1, &t));
+    assert_false(asp_parse_epoch("99999999999999999999", 20, 1, &t));
+    assert_true(asp_parse_time("2024-01-01T00:00:00Z", 20, -1, &t));
+    assert_true(t == INT64_C(1704067200000000000));
+    assert_true(asp_parse_time("1704067200", 10, -1, &t)); /* auto: epoch seconds */
+    assert_true(t == INT64_C(1704067200000000000));
+    assert_false(asp_parse_time("1704067200", 10, 0, &t)); /* iso only */
+}
+
+static void test_json_tokens(void **state)
+{
+    asp_json *j = asp_json_new();
+    const asp_json_tok *t;
+    const char *line = "{\"a\":[1,true,null],\"s\":\"x\\u00e9\"}";
+    (void)state;
+    assert_int_equal(asp_json_decode(j, line, strlen(line)), 8);
+    t = asp_json_tokens(j);
+    assert_int_equal(t[0].type, 6);
+    assert_int_equal(t[0].n, 2);
+    assert_int_equal(t[1].type, 4);
+    assert_memory_equal(t[1].str, "a", 1);
+    assert_int_equal(t[2].type, 5);
+    assert_int_equal(t[2].n, 3);
+    assert_true(t[3].type == 3 && t[3].num == 1);
+    assert_int_equal(t[4].type, 2);
+    assert_int_equal(t[5].type, 0);
+    assert_int_equal(t[7].type, 4);
+    assert_int_equal(t[7].len, 3);
+    assert_int_equal(asp_json_decode(j, "{\"a\":", 5), -1);
+    assert_non_null(strstr(asp_json_error(j), "column"));
+    asp_json_free(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain_records),
+        cmocka_unit_test(test_quotes),
+        cmocka_unit_test(test_crlf),
+        cmocka_unit_test(test_line_and_column),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_record_limit),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_epoch_times),
+        cmocka_unit_test(test_json_tokens),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
