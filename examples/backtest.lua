@@ -2,7 +2,7 @@
 -- each symbol's quotes, filled at the next quote, marked to the last trade.
 --
 --   asp-lua examples/backtest.lua [file.csv[.gz]]   (default examples/data/quotes.csv)
---   big files: asp-lua scripts/gen-quotes.lua /tmp/big.csv 10000000
+--   big files: asp-lua scripts/gen-trades.lua /tmp/big.csv 10000000
 local asp = require("asp")
 
 local path = arg[1] or "examples/data/quotes.csv"

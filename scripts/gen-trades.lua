@@ -1,10 +1,10 @@
 -- Generates a CSV of quotes and trades for backtests: time,kind,sym,price,qty
--- Usage: asp-lua scripts/gen-quotes.lua OUT.csv [ROWS] [SEED]   (ROWS default 1e6)
+-- Usage: asp-lua scripts/gen-trades.lua OUT.csv [ROWS] [SEED]   (ROWS default 1e6)
 -- Constant memory: rows are written as they are made, so any size works
--- (pipe through gzip for a .gz file: asp-lua scripts/gen-quotes.lua /dev/stdout 1e8 | gzip > big.csv.gz).
+-- (pipe through gzip for a .gz file: asp-lua scripts/gen-trades.lua /dev/stdout 1e8 | gzip > big.csv.gz).
 local out, rows, seed = arg[1], tonumber(arg[2] or 1e6), tonumber(arg[3] or 42)
 if not out then
-  io.stderr:write("usage: asp-lua scripts/gen-quotes.lua OUT.csv [ROWS] [SEED]\n")
+  io.stderr:write("usage: asp-lua scripts/gen-trades.lua OUT.csv [ROWS] [SEED]\n")
   os.exit(2)
 end
 math.randomseed(seed)
