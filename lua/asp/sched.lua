@@ -26,6 +26,9 @@ local M = {}
 -- Sentinels that workers yield to whoever resumed them.
 local SLEEP = setmetatable({}, { __tostring = function() return "asp sleep" end })
 local DONE = setmetatable({}, { __tostring = function() return "asp done" end })
+-- What a dispatcher returns to asp.run besides the C statuses (EMPTY -1,
+-- INTERRUPTED -2).
+local STOPPED = -3
 
 -- Item kinds and their handlers: handler(payload, id) runs the item.
 local handlers = {}
@@ -110,13 +113,15 @@ end
 
 local function dispatch(me)
   current = me
-  while true do
+  -- asp.stop() may come from a callback that then slept, before this
+  -- dispatcher took over: check before every item, not only after one.
+  while not stopping do
     local id = C.asp_sched_next(S)
     if id < 0 then return id end
     handlers[kind[id]](payload[id], id)
     if current ~= me then return DONE end   -- a callback slept: detached
-    if stopping then return -3 end
   end
+  return STOPPED
 end
 
 local function worker_body()
