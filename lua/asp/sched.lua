@@ -374,7 +374,14 @@ function M.run(tasks, opts)
       local t = tasks[i]
       if is_task(t) then
         t:claim("asp.run")
-        local first = t:prepare()
+        -- Reading a stream's first event runs user code (an iterator)
+        -- before the clock exists: its errors get the context too.
+        local ok_p, first = xpcall(t.prepare, function(e)
+          if getmetatable(e) == Failure then return e end
+          return setmetatable({ message = traceback(("asp.run: error before the start in %s: %s"):format(
+            describe(t), type(e) == "string" and e or tostring(e)), 2) }, Failure)
+        end, t)
+        if not ok_p then error(first, 0) end
         if first ~= nil and first < earliest then earliest = first end
       end
     end

@@ -132,6 +132,20 @@ describe("asp.stop()", function()
     assert.are.same({ "event 1", "event 2", "after stop" }, log)
   end)
 
+  it("called by a callback that then sleeps ends the run at once", function()
+    local log = {}
+    asp.run({
+      function()
+        asp.stop()
+        log[#log + 1] = "stopped"
+        asp.sleep(1)
+        log[#log + 1] = "woke"
+      end,
+      function() log[#log + 1] = "second task" end,
+    }, { start_time = T0 })
+    assert.are.same({ "stopped" }, log)
+  end)
+
   it("does not run a sleeping task's rest", function()
     local log = {}
     asp.run({
@@ -240,6 +254,27 @@ describe("an error in a callback or task", function()
     assert.are.equal("asp.run: error at 2025-01-01T00:00:04.000000Z in stream 's': ols",
       pcall_err(asp.run, { asp.process_stream{ name = "s", callback = function() end, past = { { T0 + 4, 1 } },
         on_live_start = function() error("ols", 0) end } }, { start_time = T0 }))
+  end)
+
+  it("in a past iterator's first read, before the clock starts, names the stream and keeps the message", function()
+    local err = pcall_full(asp.run, { asp.process_stream{
+      name = "feed", past = function() error("source broke", 0) end, callback = print,
+    } }, { start_time = T0 })
+    assert.matches("^asp%.run: error before the start in stream 'feed': source broke\nstack traceback:\n", err)
+  end)
+
+  it("in a past iterator's later read names the virtual time and the stream", function()
+    local n = 0
+    local err = pcall_err(asp.run, { asp.process_stream{
+      name = "feed",
+      past = function()
+        n = n + 1
+        if n == 3 then error("source broke", 0) end
+        return T0 + n, n
+      end,
+      callback = function() end,
+    } }, { start_time = T0 })
+    assert.are.equal("asp.run: error at 2025-01-01T00:00:02.000000Z in stream 'feed': source broke", err)
   end)
 
   it("is not lost when the error value is not a string", function()
