@@ -137,6 +137,16 @@ describe("delivery", function()
     assert.are.same({ "on_start at 0", "x 1" }, log)
   end)
 
+  it("holds the first event back while on_start sleeps", function()
+    local log = {}
+    asp.run({ asp.process_stream{
+      past = { { T0 + 1, "a" } },
+      on_start = function() asp.sleep(5); log[#log + 1] = "on_start done at " .. at(asp.now()) end,
+      callback = function(t, v) log[#log + 1] = v .. " " .. at(t) .. " at " .. at(asp.now()) end,
+    } }, { start_time = T0 })
+    assert.are.same({ "on_start done at 5", "a 1 at 5" }, log)
+  end)
+
   it("unpacks array values into the callback's arguments with unpack = true", function()
     local got = {}
     asp.run({ asp.process_stream{
