@@ -296,7 +296,9 @@ describe("a producer future", function()
     assert.are.equal("a", log[1][1])
     assert.are.equal("b", log[2][1])
     assert.are.equal(0.05, log[2][2] - log[1][2])
-    assert.is_true(log[2][3] - log[1][3] >= 0.05 - 1e-6)
+    -- Never early: "b" runs no sooner than its own time, 0.05 s after "a"'s.
+    -- (The gap between the two wall readings can be shorter when "a" itself
+    -- ran late, as on a loaded machine or under valgrind.)
     assert.is_true(log[2][3] >= log[2][2])
     assert.is_true(ended - log[2][2] == 0.05)
   end)
