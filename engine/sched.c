@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "asp_ffi.h"
 #include "time.h"
 
 #define CLASS_OTHER (UINT64_C(1) << 63)

@@ -11,7 +11,11 @@
 #include "time.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
+
+#include "asp_ffi.h"
 
 /*
  * With "-I engine" the system <time.h> is shadowed by engine/time.h, so
@@ -290,6 +294,16 @@ int64_t asp_time_from_seconds(double seconds)
     if (combine_ns((int64_t)whole, frac, &ns))
         return seconds < 0 ? INT64_MIN : INT64_MAX;
     return seconds < 0 ? -ns : ns;
+}
+
+int64_t asp_time_add_seconds(int64_t ns, double seconds)
+{
+    int64_t d = asp_time_from_seconds(seconds);
+    if (d > 0 && ns > INT64_MAX - d)
+        return INT64_MAX;
+    if (d < 0 && ns < INT64_MIN - d)
+        return INT64_MIN;
+    return ns + d;
 }
 
 double asp_time_to_seconds(int64_t ns)

@@ -58,6 +58,12 @@ size_t asp_time_format(int64_t ns, char *buf);
 int64_t asp_time_from_seconds(double seconds);
 
 /*
+ * ns + seconds, saturating at the int64 range instead of wrapping, so that a
+ * huge delay (asp.sleep(1e300)) means "never" rather than the past.
+ */
+int64_t asp_time_add_seconds(int64_t ns, double seconds);
+
+/*
  * Converts nanoseconds to seconds as a double, as precisely as a double
  * allows (within one unit in the last place; exact where representable).
  */

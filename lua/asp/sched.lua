@@ -206,7 +206,7 @@ function M.sleep(d)
   local due
   if type(d) == "number" then
     if not (d >= 0) then error("asp.sleep: bad duration " .. tostring(d) .. " (seconds >= 0 expected)", 2) end
-    due = C.asp_sched_now(S) + C.asp_time_from_seconds(d)
+    due = C.asp_time_add_seconds(C.asp_sched_now(S), d)
   elseif is_time(d) then
     due = d.ns_
   else
@@ -257,7 +257,7 @@ local function when_to_time(when, fname)
   if when == nil then return Time(C.asp_sched_now(S)) end
   if type(when) == "number" then
     if when ~= when then error(fname .. ": bad argument #1 (NaN)", 3) end
-    return Time(C.asp_sched_now(S) + C.asp_time_from_seconds(when))
+    return Time(C.asp_time_add_seconds(C.asp_sched_now(S), when))
   end
   if is_time(when) then return when end
   error(fname .. ": bad argument #1 (nil, a number of seconds or a Time expected, got " .. type(when) .. ")", 3)

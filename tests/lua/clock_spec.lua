@@ -195,3 +195,20 @@ describe("asp.sleep(d)", function()
     assert.are.same({ "false", "other", "1" }, log)
   end)
 end)
+
+describe("huge durations", function()
+  it("saturate instead of wrapping into the past: sleep(1e300) never wakes before the run is stopped", function()
+    local woke = false
+    asp.run({
+      function() asp.sleep(1e300); woke = true end,
+      function() asp.sleep(0.01); asp.stop() end,
+    }, { start_time = T0 })
+    assert.is_false(woke)
+  end)
+
+  it("saturate Time arithmetic at the end of the representable range", function()
+    local t = asp.time(0) + 1e300
+    assert.are.equal("2262-04-11T23:47:16.854775Z", tostring(t))
+    assert.are.equal("1677-09-21T00:12:43.145224Z", tostring(asp.time(0) - 1e300))
+  end)
+end)
