@@ -83,12 +83,21 @@ function Time.__concat(a, b)
 end
 
 -- Seconds since the epoch, as a number.
+local function check_self(self, name)
+  if not is_time(self) then
+    error("Time:" .. name .. ": bad self (a Time expected, got " .. type(self)
+      .. "; call it as t:" .. name .. "())", 3)
+  end
+end
+
 function methods:epoch()
+  check_self(self, "epoch")
   return C.asp_time_to_seconds(self.ns_)
 end
 
 -- Nanoseconds since the epoch, as a 64-bit integer.
 function methods:ns()
+  check_self(self, "ns")
   return self.ns_
 end
 
