@@ -147,7 +147,11 @@ end
 -- A throughput row: events (items) per second, or MB/s when bytes are given.
 local function rate_cells(r, unit)
   local m = r.m
-  if m.na then return { "n/a (" .. m.na:gsub("_", " ") .. ")", "", "", "" } end
+  if m.na then
+    local cells = { "n/a (" .. m.na:gsub("_", " ") .. ")", "", "", "" }
+    if BASE then cells[5], cells[6] = "", "" end
+    return cells
+  end
   local per_s = m.rate
   local main = m.bytes and format("%.1f MB/s (%s)", m.bytes / (m.items / per_s) / 1e6, si(per_s, unit))
     or si(per_s, unit)
