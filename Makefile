@@ -88,3 +88,12 @@ fuzz-run: $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
 
 clean:
 	rm -rf build
+
+# make bench: an optimised build of its own (build/bench), then every
+# workload of bench/workloads several times; prints the tables and writes
+# bench/results.md. BENCH_RUNS=5, BENCH_BIG=1 (1 GB csv), BENCH_BASE=other
+# asp-lua to compare with: see bench/run.lua. Never part of make test.
+.PHONY: bench
+bench:
+	@$(MAKE) --no-print-directory BUILD=build/bench OPT=-O2 SAN= build/bench/asp-lua
+	build/bench/asp-lua bench/run.lua build/bench/asp-lua

@@ -295,7 +295,8 @@ function M.call_later(when, fn, ...)
   else
     error("asp.call_later: bad argument #2 (a function or a task expected, got " .. type(fn) .. ")", 2)
   end
-  local rec = setmetatable({ fn = fn, when = t, n = select("#", ...), ctx = "a call_later callback", ... }, Handle)
+  -- id is in the constructor so that setting it below does not rehash the table.
+  local rec = setmetatable({ fn = fn, when = t, n = select("#", ...), ctx = "a call_later callback", id = false, ... }, Handle)
   local id = new_item(k, rec)
   rec.id = id
   schedule(id, t.ns_)

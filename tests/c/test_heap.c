@@ -50,14 +50,16 @@ static void push_ok(asp_heap *h, int32_t id, int64_t due, uint64_t order)
     assert_int_equal(asp_heap_push(h, id, due, order), 0);
 }
 
-/* Checks the heap property and that pos[] agrees with entries[]. */
-static void check_invariants(const asp_heap *h)
+/* Checks the heap property and that pos[] agrees with entries[]
+ * (after finishing a pending asp_heap_take). */
+static void check_invariants(asp_heap *h)
 {
+    (void)asp_heap_top(h);
     for (int32_t i = 0; i < h->count; i++) {
         const asp_heap_entry *e = &h->entries[i];
         assert_int_equal(h->pos[e->id], i);
         if (i > 0) {
-            const asp_heap_entry *p = &h->entries[(i - 1) / 2];
+            const asp_heap_entry *p = &h->entries[(i - 1) / ASP_HEAP_ARITY];
             assert_true(p->due < e->due || (p->due == e->due && p->order <= e->order));
         }
     }
@@ -439,7 +441,9 @@ static void random_operations_match_a_sorted_reference(void **state)
                     live[n++] = key[allocated_ids[k]];
             assert_int_equal(n, n_queued);
             qsort(live, (size_t)n, sizeof live[0], ref_cmp);
-            asp_heap_entry e = asp_heap_pop(h);
+            /* Half the pops are lazy (asp_heap_take), so that every
+             * operation also runs with a dead root pending. */
+            asp_heap_entry e = (op & 1) ? asp_heap_take(h) : asp_heap_pop(h);
             if (e.id != live[0].id || e.due != live[0].due || e.order != live[0].order) {
                 print_error("op %d: popped id %d (%" PRId64 ", %" PRIu64 "), expected id %d (%" PRId64
                             ", %" PRIu64 ")\n",
@@ -467,6 +471,58 @@ static void random_operations_match_a_sorted_reference(void **state)
     assert_int_equal(h->count, 0);
 }
 
+/* -- Lazy pop ------------------------------------------------------------- */
+
+static void take_then_push_of_the_same_id_keeps_order(void **state)
+{
+    asp_heap *h = *state;
+    int32_t a = alloc_ok(h), b = alloc_ok(h), c = alloc_ok(h);
+    push_ok(h, a, 10, 1);
+    push_ok(h, b, 20, 1);
+    push_ok(h, c, 30, 1);
+    asp_heap_entry e = asp_heap_take(h);
+    assert_int_equal(e.id, a);
+    assert_int_equal(h->count, 2);
+    assert_false(asp_heap_queued(h, a));
+    /* Re-queued behind b: it takes the dead root and sifts down. */
+    push_ok(h, a, 25, 1);
+    check_invariants(h);
+    assert_int_equal(asp_heap_pop(h).id, b);
+    assert_int_equal(asp_heap_take(h).id, a);
+    /* Nothing pushed after a take: the next take finishes the first. */
+    assert_int_equal(asp_heap_take(h).id, c);
+    assert_int_equal(h->count, 0);
+    assert_null(asp_heap_top(h));
+}
+
+static void every_operation_after_a_take_sees_it_removed(void **state)
+{
+    asp_heap *h = *state;
+    int32_t a = alloc_ok(h), b = alloc_ok(h), c = alloc_ok(h);
+    push_ok(h, a, 1, 0);
+    push_ok(h, b, 2, 0);
+    push_ok(h, c, 3, 0);
+    assert_int_equal(asp_heap_take(h).id, a);
+    /* Re-keying a queued id while the root is dead. */
+    push_ok(h, c, 0, 0);
+    check_invariants(h);
+    assert_int_equal(asp_heap_top(h)->id, c);
+    assert_int_equal(asp_heap_take(h).id, c);
+    /* Removal, release and re-allocation of the taken id. */
+    assert_int_equal(asp_heap_remove(h, c), 0);
+    asp_heap_release(h, c);
+    int32_t d = alloc_ok(h);
+    assert_int_equal(d, c);
+    push_ok(h, d, 5, 0);
+    assert_int_equal(h->count, 2);
+    check_invariants(h);
+    assert_int_equal(asp_heap_take(h).id, b);
+    asp_heap_clear(h);
+    assert_int_equal(h->count, 0);
+    assert_false(asp_heap_queued(h, d));
+    assert_null(asp_heap_top(h));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +545,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(reset_drops_items_and_frees_every_id, setup, teardown),
         cmocka_unit_test_setup_teardown(queued_is_false_for_out_of_range_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(random_operations_match_a_sorted_reference, setup, teardown),
+        cmocka_unit_test_setup_teardown(take_then_push_of_the_same_id_keeps_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(every_operation_after_a_take_sees_it_removed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
