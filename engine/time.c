@@ -288,8 +288,11 @@ int64_t asp_time_from_seconds(double seconds)
     double mag = fabs(seconds);
     if (mag >= 9223372037.0)
         return seconds < 0 ? INT64_MIN : INT64_MAX;
-    double whole = floor(mag);
-    int64_t frac = (int64_t)round((mag - whole) * 1e9); /* 0..1e9 */
+    double whole = (double)(int64_t)mag; /* floor: mag is non-negative and < 2^63 */
+    /* Adding one half and truncating rounds like round() for this
+     * non-negative value, without the libm call (hot when replaying
+     * epoch-second times). */
+    int64_t frac = (int64_t)((mag - whole) * 1e9 + 0.5); /* 0..1e9 */
     int64_t ns;
     if (combine_ns((int64_t)whole, frac, &ns))
         return seconds < 0 ? INT64_MIN : INT64_MAX;
