@@ -5,6 +5,7 @@
 #   make demo     build and run examples/crossing.lua
 #   make asan     the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make valgrind the tests under valgrind memcheck
+#   make fuzz     each libFuzzer target for FUZZ_SECONDS (60) seconds
 #   make clean
 
 BUILD   ?= build
@@ -26,10 +27,11 @@ LIBS    = $(shell pkg-config --libs $(PKGS)) -lm
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c engine/*/*.c))
 ENGINE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC))
 LUA_SRC    := $(shell find lua -name '*.lua' 2>/dev/null)
-C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
+C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c)) \
+              $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/test_fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 DEPS_STAMP := $(BUILD)/.deps-installed
 
-.PHONY: all deps test demo asan valgrind clean
+.PHONY: all deps test demo asan valgrind fuzz fuzz-run clean
 all: $(BUILD)/asp-lua
 
 deps: $(DEPS_STAMP)
@@ -55,6 +57,12 @@ $(BUILD)/tests/%: tests/c/%.c $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o -o $@ $(LDFLAGS_ALL) $(LIBS) -lcmocka
 
+# Each fuzz target also runs in `make test`, over its corpus and regressions.
+$(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DFUZZ_NAME=$* $< tests/fuzz/replay.c $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o \
+	  -o $@ $(LDFLAGS_ALL) $(LIBS) -lcmocka
+
 test: $(BUILD)/asp-lua $(C_TESTS)
 	@sh scripts/run-tests.sh $(BUILD)
 
@@ -69,5 +77,23 @@ valgrind: $(BUILD)/asp-lua $(C_TESTS)
 	@VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	  sh scripts/run-tests.sh $(BUILD)
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c), FUZZ_SECONDS each, with clang.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@sh scripts/install-deps.sh fuzz
+	$(MAKE) BUILD=build/fuzz CC=clang OPT=-O1 \
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzz-run
+fuzz-run: $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
+	@sh scripts/fuzz.sh $(BUILD) $(FUZZ_SECONDS) "$(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o" "$(LIBS)"
+
 clean:
 	rm -rf build
+
+# make bench: an optimised build of its own (build/bench), then every
+# workload of bench/workloads several times; prints the tables and writes
+# bench/results.md. BENCH_RUNS=5, BENCH_BIG=1 (1 GB csv), BENCH_BASE=other
+# asp-lua to compare with: see bench/run.lua. Never part of make test.
+.PHONY: bench
+bench:
+	@$(MAKE) --no-print-directory BUILD=build/bench OPT=-O2 SAN= build/bench/asp-lua
+	build/bench/asp-lua bench/run.lua build/bench/asp-lua

@@ -15,6 +15,7 @@ typedef struct asp_sched asp_sched;
 int asp_time_parse(const char *s, size_t len, int64_t *out);
 size_t asp_time_format(int64_t ns, char *buf);
 int64_t asp_time_from_seconds(double seconds);
+int64_t asp_time_add_seconds(int64_t ns, double seconds);
 double asp_time_to_seconds(int64_t ns);
 int64_t asp_time_wall(void);
 

@@ -23,7 +23,7 @@ static void sift_up(asp_heap *h, int32_t index)
 {
     asp_heap_entry e = h->entries[index];
     while (index > 0) {
-        int32_t parent = (index - 1) / 2;
+        int32_t parent = (index - 1) / ASP_HEAP_ARITY;
         if (!entry_less(&e, &h->entries[parent]))
             break;
         place(h, index, h->entries[parent]);
@@ -32,22 +32,38 @@ static void sift_up(asp_heap *h, int32_t index)
     place(h, index, e);
 }
 
-/* Moves the entry at index towards the leaves until both children are larger. */
+/* Moves the entry at index towards the leaves until every child is larger. */
 static void sift_down(asp_heap *h, int32_t index)
 {
     asp_heap_entry e = h->entries[index];
+    int32_t n = h->count;
     for (;;) {
-        int32_t child = 2 * index + 1;
-        if (child >= h->count)
+        int32_t first = ASP_HEAP_ARITY * index + 1, end = first + ASP_HEAP_ARITY, best = first;
+        if (first >= n)
             break;
-        if (child + 1 < h->count && entry_less(&h->entries[child + 1], &h->entries[child]))
-            child++;
-        if (!entry_less(&h->entries[child], &e))
+        if (end > n)
+            end = n;
+        for (int32_t c = first + 1; c < end; c++)
+            if (entry_less(&h->entries[c], &h->entries[best]))
+                best = c;
+        if (!entry_less(&h->entries[best], &e))
             break;
-        place(h, index, h->entries[child]);
-        index = child;
+        place(h, index, h->entries[best]);
+        index = best;
     }
     place(h, index, e);
+}
+
+/* Finishes the removal that asp_heap_take left: the last entry fills the dead root. */
+static void settle(asp_heap *h)
+{
+    if (!h->held)
+        return;
+    h->held = 0;
+    if (h->count > 0) {
+        place(h, 0, h->entries[h->count]);
+        sift_down(h, 0);
+    }
 }
 
 void asp_heap_init(asp_heap *h)
@@ -59,6 +75,7 @@ void asp_heap_init(asp_heap *h)
     h->capacity = 0;
     h->ids = 0;
     h->free_head = -1;
+    h->held = 0;
 }
 
 void asp_heap_destroy(asp_heap *h)
@@ -119,6 +136,18 @@ int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order)
 {
     asp_heap_entry e = { due, order, id };
     int32_t index = h->pos[id];
+    if (h->held) {
+        if (index < 0) {
+            /* The dead root slot is free: one sift down does both jobs. */
+            h->held = 0;
+            h->count++;
+            place(h, 0, e);
+            sift_down(h, 0);
+            return 0;
+        }
+        settle(h);
+        index = h->pos[id];
+    }
     if (index >= 0) {
         /* Re-keying in place: move whichever way the new key says. */
         asp_heap_entry old = h->entries[index];
@@ -152,6 +181,7 @@ int asp_heap_remove(asp_heap *h, int32_t id)
     asp_heap_entry last;
     if (!asp_heap_queued(h, id))
         return 0;
+    settle(h);
     index = h->pos[id];
     h->pos[id] = -1;
     last = h->entries[--h->count];
@@ -167,10 +197,29 @@ int asp_heap_remove(asp_heap *h, int32_t id)
     return 1;
 }
 
+asp_heap_entry asp_heap_take(asp_heap *h)
+{
+    asp_heap_entry top;
+    settle(h);
+    top = h->entries[0];
+    h->pos[top.id] = -1;
+    h->count--;
+    h->held = 1;
+    return top;
+}
+
+const asp_heap_entry *asp_heap_top(asp_heap *h)
+{
+    settle(h);
+    return h->count > 0 ? &h->entries[0] : NULL;
+}
+
 asp_heap_entry asp_heap_pop(asp_heap *h)
 {
-    asp_heap_entry top = h->entries[0];
-    asp_heap_entry last = h->entries[--h->count];
+    asp_heap_entry top, last;
+    settle(h);
+    top = h->entries[0];
+    last = h->entries[--h->count];
     h->pos[top.id] = -1;
     if (h->count > 0) {
         place(h, 0, last);
@@ -181,6 +230,7 @@ asp_heap_entry asp_heap_pop(asp_heap *h)
 
 void asp_heap_clear(asp_heap *h)
 {
+    settle(h);
     for (int32_t i = 0; i < h->count; i++)
         h->pos[h->entries[i].id] = -1;
     h->count = 0;
@@ -189,6 +239,7 @@ void asp_heap_clear(asp_heap *h)
 void asp_heap_reset(asp_heap *h)
 {
     h->count = 0;
+    h->held = 0;
     h->free_head = -1;
     for (int32_t id = h->ids - 1; id >= 0; id--) {
         h->pos[id] = -1;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "asp_ffi.h"
 #include "time.h"
 
 #define CLASS_OTHER (UINT64_C(1) << 63)
@@ -183,13 +184,13 @@ int32_t asp_sched_next(asp_sched *s)
             uv_run(&s->loop, UV_RUN_ONCE);
             continue;
         }
-        top = &s->heap.entries[0];
+        top = asp_heap_top(&s->heap);
         /* The wall clock only moves forward for our purposes: an item due
          * before the last reading is due now without reading it again. */
         if (top->due > s->wall_seen)
             s->wall_seen = asp_time_wall();
         if (top->due <= s->wall_seen) {
-            asp_heap_entry e = asp_heap_pop(&s->heap);
+            asp_heap_entry e = asp_heap_take(&s->heap);
             if (e.due > s->now)
                 s->now = e.due;
             if ((++s->items & 1023) == 0) {

@@ -11,7 +11,11 @@
 #include "time.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
+
+#include "asp_ffi.h"
 
 /*
  * With "-I engine" the system <time.h> is shadowed by engine/time.h, so
@@ -156,8 +160,6 @@ int asp_time_parse(const char *s, size_t len, int64_t *out)
     int year, month, day, hour = 0, minute = 0, second = 0;
     int64_t frac = 0, offset_secs = 0;
 
-    if (len == 0)
-        return -1;
     if (take_digits(&c, 4, &year) || !take(&c, '-') || take_digits(&c, 2, &month) ||
         !take(&c, '-') || take_digits(&c, 2, &day))
         return -1;
@@ -185,7 +187,10 @@ int asp_time_parse(const char *s, size_t len, int64_t *out)
                     frac *= 10;
             }
         }
-        /* 24:00 and leap second 60 are rejected: int64 ns has no room for them. */
+        /*
+         * Epoch time has no leap seconds, so :60 is rejected; 24:00 is
+         * rejected too, as the next day's 00:00 says the same thing.
+         */
         if (hour > 23 || minute > 59 || second > 59)
             return -1;
 
@@ -250,13 +255,8 @@ size_t asp_time_format(int64_t ns, char *buf)
     int month, day;
     civil_from_days(days, &year, &month, &day);
 
-    /* int64 ns only spans 1677..2262, but stay safe for any year anyway. */
-    char *p = buf;
-    if (year < 0) {
-        *p++ = '-';
-        year = -year;
-    }
-    p = put_number(p, year, 4);
+    /* int64 ns spans 1677..2262 only, so the year always has four digits. */
+    char *p = put_number(buf, year, 4);
     *p++ = '-';
     p = put_number(p, month, 2);
     *p++ = '-';
@@ -281,18 +281,32 @@ int64_t asp_time_from_seconds(double seconds)
     /*
      * Work on the magnitude so rounding is symmetric about zero and
      * mag - floor(mag) is exact (it only clears leading bits of mag).
-     * At or beyond 2^63 ns (just under 9223372037 s) nothing fits, which
-     * also covers the infinities before any conversion to int64.
+     * From 9223372037 s on nothing fits in int64 ns; testing that before
+     * any conversion to int64 also catches the infinities. The last
+     * fraction of a second below it is left to combine_ns.
      */
     double mag = fabs(seconds);
     if (mag >= 9223372037.0)
         return seconds < 0 ? INT64_MIN : INT64_MAX;
-    double whole = floor(mag);
-    int64_t frac = (int64_t)round((mag - whole) * 1e9); /* 0..1e9 */
+    double whole = (double)(int64_t)mag; /* floor: mag is non-negative and < 2^63 */
+    /* Adding one half and truncating rounds like round() for this
+     * non-negative value, without the libm call (hot when replaying
+     * epoch-second times). */
+    int64_t frac = (int64_t)((mag - whole) * 1e9 + 0.5); /* 0..1e9 */
     int64_t ns;
     if (combine_ns((int64_t)whole, frac, &ns))
         return seconds < 0 ? INT64_MIN : INT64_MAX;
     return seconds < 0 ? -ns : ns;
+}
+
+int64_t asp_time_add_seconds(int64_t ns, double seconds)
+{
+    int64_t d = asp_time_from_seconds(seconds);
+    if (d > 0 && ns > INT64_MAX - d)
+        return INT64_MAX;
+    if (d < 0 && ns < INT64_MIN - d)
+        return INT64_MIN;
+    return ns + d;
 }
 
 double asp_time_to_seconds(int64_t ns)

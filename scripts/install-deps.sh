@@ -1,9 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages asp-lua needs to build and test, when any is
 # missing. Run by `make` before the first build; safe to run again.
+# Usage: install-deps.sh [fuzz]
 set -eu
 
 packages="build-essential pkg-config luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev"
+# `install-deps.sh fuzz`: clang and its libFuzzer runtime too.
+if [ "${1:-}" = fuzz ]; then
+  packages="$packages clang libclang-rt-dev"
+fi
 
 missing=""
 for p in $packages; do

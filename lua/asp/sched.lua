@@ -26,6 +26,9 @@ local M = {}
 -- Sentinels that workers yield to whoever resumed them.
 local SLEEP = setmetatable({}, { __tostring = function() return "asp sleep" end })
 local DONE = setmetatable({}, { __tostring = function() return "asp done" end })
+-- What a dispatcher returns to asp.run besides the C statuses (EMPTY -1,
+-- INTERRUPTED -2).
+local STOPPED = -3
 
 -- Item kinds and their handlers: handler(payload, id) runs the item.
 local handlers = {}
@@ -110,13 +113,15 @@ end
 
 local function dispatch(me)
   current = me
-  while true do
+  -- asp.stop() may come from a callback that then slept, before this
+  -- dispatcher took over: check before every item, not only after one.
+  while not stopping do
     local id = C.asp_sched_next(S)
     if id < 0 then return id end
     handlers[kind[id]](payload[id], id)
     if current ~= me then return DONE end   -- a callback slept: detached
-    if stopping then return -3 end
   end
+  return STOPPED
 end
 
 local function worker_body()
@@ -201,7 +206,7 @@ function M.sleep(d)
   local due
   if type(d) == "number" then
     if not (d >= 0) then error("asp.sleep: bad duration " .. tostring(d) .. " (seconds >= 0 expected)", 2) end
-    due = C.asp_sched_now(S) + C.asp_time_from_seconds(d)
+    due = C.asp_time_add_seconds(C.asp_sched_now(S), d)
   elseif is_time(d) then
     due = d.ns_
   else
@@ -252,7 +257,7 @@ local function when_to_time(when, fname)
   if when == nil then return Time(C.asp_sched_now(S)) end
   if type(when) == "number" then
     if when ~= when then error(fname .. ": bad argument #1 (NaN)", 3) end
-    return Time(C.asp_sched_now(S) + C.asp_time_from_seconds(when))
+    return Time(C.asp_time_add_seconds(C.asp_sched_now(S), when))
   end
   if is_time(when) then return when end
   error(fname .. ": bad argument #1 (nil, a number of seconds or a Time expected, got " .. type(when) .. ")", 3)
@@ -290,7 +295,8 @@ function M.call_later(when, fn, ...)
   else
     error("asp.call_later: bad argument #2 (a function or a task expected, got " .. type(fn) .. ")", 2)
   end
-  local rec = setmetatable({ fn = fn, when = t, n = select("#", ...), ctx = "a call_later callback", ... }, Handle)
+  -- id is in the constructor so that setting it below does not rehash the table.
+  local rec = setmetatable({ fn = fn, when = t, n = select("#", ...), ctx = "a call_later callback", id = false, ... }, Handle)
   local id = new_item(k, rec)
   rec.id = id
   schedule(id, t.ns_)
@@ -372,7 +378,14 @@ function M.run(tasks, opts)
       local t = tasks[i]
       if is_task(t) then
         t:claim("asp.run")
-        local first = t:prepare()
+        -- Reading a stream's first event runs user code (an iterator)
+        -- before the clock exists: its errors get the context too.
+        local ok_p, first = xpcall(t.prepare, function(e)
+          if getmetatable(e) == Failure then return e end
+          return setmetatable({ message = traceback(("asp.run: error before the start in %s: %s"):format(
+            describe(t), type(e) == "string" and e or tostring(e)), 2) }, Failure)
+        end, t)
+        if not ok_p then error(first, 0) end
         if first ~= nil and first < earliest then earliest = first end
       end
     end

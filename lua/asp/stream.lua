@@ -9,6 +9,7 @@ local sched = require("asp.sched")
 local time = require("asp.time")
 local task = require("asp.task")
 local cffi = require("asp.cffi")
+local ffi = require("ffi")
 
 local C, S = cffi.C, cffi.S
 local Time = time.ct
@@ -18,6 +19,12 @@ local set_context = sched.set_context
 local type, unpack, tostring = type, unpack, tostring
 
 local M = {}
+
+-- The time of a stream's next event and of the last one queued, kept in C
+-- memory: an int64 stored in a Lua table would be a new boxed cdata per
+-- event, and the Time given to the callback is made just before the call,
+-- where the JIT can sink it (no allocation) when the callback keeps it not.
+local Clock = ffi.typeof("struct { int64_t next_ns, last_ns; }")
 
 local STREAM = "stream"
 local streams_started = 0
@@ -54,7 +61,7 @@ local function from_array(st)
       st:describe(), i, type(pair)), 0)
   end
   local t = coerce(pair[1])
-  if t == nil then bad_time(st, pair[1]) end
+  if not t then bad_time(st, pair[1]) end
   return t, pair[2]
 end
 
@@ -63,7 +70,7 @@ local function from_iterator(st)
   if t == nil then return nil end
   st.read = st.read + 1
   local tt = coerce(t)
-  if tt == nil then bad_time(st, t) end
+  if not tt then bad_time(st, t) end
   return tt, v
 end
 
@@ -75,17 +82,20 @@ end
 -- __asp_past and a next(self) method returning (Time, value) or nil.
 local function from_reader(st)
   local t, v = st.past:next()
-  if t ~= nil then st.read = st.read + 1 end
+  if t then st.read = st.read + 1 end
   return t, v
 end
 
 -- -- Going live ------------------------------------------------------------
 
-local function queue_next(st, t, v)
-  st.next_t, st.next_v = t, v
-  if t.ns_ < st.last_ns then st.out_of_order = st.out_of_order + 1 end
-  st.last_ns = t.ns_
-  schedule_event(st.id, t.ns_, st.order)
+-- (A Time tested against nil would call its __eq: "if t then" is the test.)
+local function queue_next(st, ns, v)
+  local clock = st.clock
+  st.next_v = v
+  if ns < clock.last_ns then st.out_of_order = st.out_of_order + 1 end
+  clock.last_ns = ns
+  clock.next_ns = ns
+  schedule_event(st.id, ns, st.order)
 end
 
 -- Queues the next live event, if one is waiting; otherwise the stream waits
@@ -93,6 +103,7 @@ end
 local function take_live(st)
   if st.native then
     -- A native source: C queues the stream's item when a line is there.
+    st.pulling = true
     return st.future:_arm(st.id, st.order)
   end
   local h = st.fifo_head
@@ -101,7 +112,7 @@ local function take_live(st)
     local t, v = fifo[h], fifo[h + 1]
     fifo[h], fifo[h + 1] = nil, nil
     st.fifo_head = h + 2
-    queue_next(st, t, v)
+    queue_next(st, t.ns_, v)
   else
     st.waiting = true
   end
@@ -127,7 +138,7 @@ end
 local function advance(st)
   if not st.past_done then
     local t, v = st.fetch(st)
-    if t ~= nil then return queue_next(st, t, v) end
+    if t then return queue_next(st, t.ns_, v) end
     go_live(st)
   end
   take_live(st)
@@ -143,13 +154,13 @@ local function make_emit(st)
       t = Time(C.asp_sched_now(S))
     else
       t = coerce(when)
-      if t == nil then
+      if not t then
         error("emit: " .. st:describe() .. ": invalid time " .. show(when), 2)
       end
     end
     if st.waiting then
       st.waiting = false
-      queue_next(st, t, value)
+      queue_next(st, t.ns_, value)
     else
       local tail = st.fifo_tail
       st.fifo[tail + 1], st.fifo[tail + 2] = t, value
@@ -160,25 +171,7 @@ end
 
 -- -- Delivery -----------------------------------------------------------------
 
--- A native future's item: takes its next event (nil when none is buffered
--- yet or the source has ended).
-local function pull_native(st)
-  local t, v = st.future:_pull()
-  if t == nil then return nil end -- ended: the stream is over
-  if t == false then st.future:_arm(st.id, st.order) return nil end
-  if t.ns_ < st.last_ns then st.out_of_order = st.out_of_order + 1 end
-  st.last_ns = t.ns_
-  return t, v
-end
-
-local function deliver(st)
-  local t, v = st.next_t, st.next_v
-  set_context(st)
-  if t == nil then
-    t, v = pull_native(st)
-    if t == nil then return end
-  end
-  st.next_t, st.next_v = nil, nil
+local function call(st, t, v)
   if st.unpack then
     if type(v) ~= "table" then
       error(("asp.process_stream: %s: unpack is set but the value is a %s (an array expected)"):format(
@@ -191,6 +184,31 @@ local function deliver(st)
   st.delivered = st.delivered + 1
   advance(st)
 end
+
+-- The item of a stream fed by a native live source, queued by C when a line
+-- arrived: takes the next event from the source and delivers it; when none
+-- is complete yet it waits again, and when the source has ended so has the
+-- stream.
+local function deliver_native(st)
+  set_context(st)
+  local t, v = st.future:_pull()
+  if not t then
+    if t == false then st.future:_arm(st.id, st.order) end
+    return
+  end
+  local clock, ns = st.clock, t.ns_
+  if ns < clock.last_ns then st.out_of_order = st.out_of_order + 1 end
+  clock.last_ns = ns
+  return call(st, t, v)
+end
+
+local function deliver(st)
+  if st.pulling then return deliver_native(st) end
+  local t, v = Time(st.clock.next_ns), st.next_v
+  st.next_v = nil
+  set_context(st)
+  return call(st, t, v)
+end
 sched.handlers[STREAM] = deliver
 
 -- -- The task ---------------------------------------------------------------
@@ -198,7 +216,7 @@ sched.handlers[STREAM] = deliver
 -- Reads the first past event, before the clock is placed (asp.run starts
 -- the clock at the earliest first event). Returns its ns, or nil.
 function methods:prepare()
-  if self.prepared then return self.next_t and self.next_t.ns_ end
+  if self.prepared then return self.has_first and self.clock.next_ns or nil end
   self.prepared = true
   set_context(self)
   M.run_streams[#M.run_streams + 1] = self
@@ -209,8 +227,8 @@ function methods:prepare()
     self.future:_open()
   end
   local t, v = self.fetch(self)
-  if t == nil then return nil end
-  self.next_t, self.next_v = t, v
+  if not t then return nil end
+  self.has_first, self.clock.next_ns, self.next_v = true, t.ns_, v
   return t.ns_
 end
 
@@ -223,9 +241,9 @@ function M.start(st)
     set_context(st)
     st.on_start()
   end
-  if st.next_t ~= nil then
-    local t, v = st.next_t, st.next_v
-    queue_next(st, t, v)
+  if st.has_first then
+    st.has_first = false
+    queue_next(st, st.clock.next_ns, st.next_v)
   else
     go_live(st)
     take_live(st)
@@ -260,9 +278,9 @@ function M.process_stream(opts)
     callback = opts.callback, on_start = opts.on_start, on_live_start = opts.on_live_start,
     unpack = opts.unpack and true or false, name = opts.name,
     past = opts.past, future = opts.future,
-    read = 0, delivered = 0, out_of_order = 0, last_ns = -0x7fffffffffffffffLL,
+    read = 0, delivered = 0, out_of_order = 0, clock = Clock(0, -0x7fffffffffffffffLL),
     fifo = {}, fifo_head = 1, fifo_tail = 0,
-    past_done = false, waiting = false, producer_done = false, native = false,
+    past_done = false, waiting = false, producer_done = false, native = false, pulling = false,
   }, stream_mt)
   local past = opts.past
   if past == nil then

@@ -20,10 +20,6 @@ local function is_time(x)
   return istype(Time_ct, x)
 end
 
-local function seconds_to_ns(d)
-  return C.asp_time_from_seconds(d)
-end
-
 -- Returns the int64 ns of an ISO-8601 string, or nil when it is malformed.
 local function parse_ns(s)
   if C.asp_time_parse(s, #s, parse_out) ~= 0 then return nil end
@@ -41,7 +37,7 @@ function Time.__add(a, b)
     error("attempt to add a Time and a " .. (is_time(b) and "Time" or type(b))
       .. " (add a number of seconds)", 2)
   end
-  return Time_ct(a.ns_ + seconds_to_ns(b))
+  return Time_ct(C.asp_time_add_seconds(a.ns_, b))
 end
 
 function Time.__sub(a, b)
@@ -49,7 +45,7 @@ function Time.__sub(a, b)
     error("attempt to subtract a Time from a " .. type(a), 2)
   end
   if type(b) == "number" then
-    return Time_ct(a.ns_ - seconds_to_ns(b))
+    return Time_ct(C.asp_time_add_seconds(a.ns_, -b))
   elseif is_time(b) then
     return C.asp_time_to_seconds(a.ns_ - b.ns_)
   end
@@ -87,12 +83,21 @@ function Time.__concat(a, b)
 end
 
 -- Seconds since the epoch, as a number.
+local function check_self(self, name)
+  if not is_time(self) then
+    error("Time:" .. name .. ": bad self (a Time expected, got " .. type(self)
+      .. "; call it as t:" .. name .. "())", 3)
+  end
+end
+
 function methods:epoch()
+  check_self(self, "epoch")
   return C.asp_time_to_seconds(self.ns_)
 end
 
 -- Nanoseconds since the epoch, as a 64-bit integer.
 function methods:ns()
+  check_self(self, "ns")
   return self.ns_
 end
 
@@ -122,6 +127,5 @@ return {
   coerce = coerce,
   parse_ns = parse_ns,
   format_ns = format_ns,
-  seconds_to_ns = seconds_to_ns,
   wall = function() return Time_ct(C.asp_time_wall()) end,
 }

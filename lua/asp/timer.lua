@@ -23,7 +23,7 @@ end
 -- Queues tick k+1, or ends the timer when it would be past end_time.
 local function queue_tick(tm)
   local k = tm.k + 1
-  local due = tm.start_ns + C.asp_time_from_seconds(k * tm.interval)
+  local due = C.asp_time_add_seconds(tm.start_ns, k * tm.interval)
   if tm.end_ns ~= nil and due > tm.end_ns then
     sched.free_item(tm.id)
     tm.id = nil
@@ -46,7 +46,7 @@ function M.start(tm)
   tm.start_ns = tm.start_time and tm.start_time.ns_ or now
   local e = tm.end_time
   if type(e) == "number" then
-    tm.end_ns = tm.start_ns + C.asp_time_from_seconds(e)
+    tm.end_ns = C.asp_time_add_seconds(tm.start_ns, e)
   elseif e ~= nil then
     tm.end_ns = e.ns_
   end

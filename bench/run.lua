@@ -1,0 +1,304 @@
+-- make bench: runs each workload of bench/workloads several times, each run
+-- a separate asp-lua process under /usr/bin/time (peak RSS), and prints the
+-- medians as tables, also written to bench/results.md with a description of
+-- the machine.
+--
+-- usage: asp-lua bench/run.lua ASP_LUA
+-- environment:
+--   BENCH_RUNS=5        runs per workload (the median is reported)
+--   BENCH_BIG=1         also the 1 GB csv file (generating it takes ~10 s)
+--   BENCH_BASE=path     another asp-lua binary (e.g. an older build) run
+--                       interleaved with ASP_LUA on the throughput rows:
+--                       adds its median and the speed-up, same conditions
+--   BENCH_OUT=path      where to write the results (bench/results.md)
+local bin = assert(arg[1], "usage: asp-lua bench/run.lua ASP_LUA")
+local RUNS = tonumber(os.getenv("BENCH_RUNS")) or 5
+local BIG = os.getenv("BENCH_BIG") == "1"
+local BASE = os.getenv("BENCH_BASE")
+local OUT = os.getenv("BENCH_OUT") or "bench/results.md"
+local W = "bench/workloads/"
+local DATA = "bench/data/"
+local floor, format = math.floor, string.format
+
+local function sh(cmd)
+  local p = io.popen(cmd, "r")
+  local s = p:read("*a")
+  p:close()
+  return (s:gsub("%s+$", ""))
+end
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() return true end
+  return false
+end
+
+local HAVE_TIME = exists("/usr/bin/time")
+
+-- -- Data ----------------------------------------------------------------------
+
+-- Generates bench/data/quotes-<MB>MB.csv once (deterministic, so a file that
+-- is there is the right one).
+local function quotes(mb)
+  local path = DATA .. "quotes-" .. mb .. "MB.csv"
+  if not exists(path) then
+    os.execute("mkdir -p " .. DATA)
+    io.stderr:write("generating ", path, "\n")
+    local tmp = path .. ".tmp"
+    assert(os.execute(format("%s scripts/gen-quotes.lua %s %d && mv %s %s", bin, tmp, mb, tmp, path)) == 0,
+      "gen-quotes failed")
+  end
+  return path
+end
+
+-- -- Running -------------------------------------------------------------------
+
+-- Runs one workload once; returns the fields of its RESULT line (numbers
+-- where they are numbers) plus rss_kb.
+local function run_once(exe, script, args)
+  local cmd = format("ASP_LUA=%s %s%s %s %s 2>&1", exe, HAVE_TIME and "/usr/bin/time -f 'RSS_KB %M' " or "",
+    exe, W .. script, args)
+  local out = sh(cmd)
+  local r = {}
+  local line = out:match("RESULT ([^\n]*)")
+  if not line then
+    error("workload failed: " .. cmd .. "\n" .. out, 0)
+  end
+  for k, v in line:gmatch("(%S+)=(%S+)") do r[k] = tonumber(v) or v end
+  r.rss_kb = tonumber(out:match("RSS_KB (%d+)"))
+  return r
+end
+
+local function median(xs)
+  local t = {}
+  for i = 1, #xs do t[i] = xs[i] end
+  table.sort(t)
+  local n = #t
+  if n == 0 then return nil end
+  if n % 2 == 1 then return t[(n + 1) / 2] end
+  return (t[n / 2] + t[n / 2 + 1]) / 2
+end
+
+-- Runs a workload RUNS times (interleaved with the base binary when there is
+-- one); returns the medians of each numeric field, and the base's.
+local cache = {}
+local function measure(script, args, with_base)
+  local key = script .. " " .. args
+  if cache[key] then return cache[key] end
+  io.stderr:write(format("  %-12s %-34s", script, args))
+  local runs, base_runs = {}, {}
+  for i = 1, RUNS do
+    runs[i] = run_once(bin, script, args)
+    if with_base and BASE then base_runs[i] = run_once(BASE, script, args) end
+    io.stderr:write(".")
+  end
+  io.stderr:write("\n")
+  local function medians(rs)
+    if #rs == 0 then return nil end
+    local m = {}
+    for k, v in pairs(rs[1]) do
+      if type(v) == "number" then
+        local xs = {}
+        for i = 1, #rs do
+          local x = rs[i][k]
+          if k == "seconds" and rs[i].items then x = rs[i].items / x end -- rate per run
+          xs[i] = x
+        end
+        if k == "early" or k == "lost" then -- a contract, not a speed: the worst run
+          table.sort(xs)
+          m[k] = xs[#xs]
+        else
+          m[k == "seconds" and "rate" or k] = median(xs)
+        end
+      else
+        m[k] = v
+      end
+    end
+    return m
+  end
+  local m = medians(runs)
+  local r = { m = m, base = medians(base_runs), runs = #runs }
+  cache[key] = r
+  return r
+end
+
+-- -- Formatting ----------------------------------------------------------------
+
+local function si(x, unit)
+  if x >= 1e6 then return format("%.2f M%s", x / 1e6, unit) end
+  if x >= 1e3 then return format("%.1f k%s", x / 1e3, unit) end
+  return format("%.0f %s", x, unit)
+end
+local function mb(kb) return kb and format("%.1f MB", kb / 1024) or "?" end
+
+local lines = {}
+local function out(s)
+  lines[#lines + 1] = s
+  print(s)
+end
+
+local function table_head(cols)
+  out("| " .. table.concat(cols, " | ") .. " |")
+  local seps = {}
+  for i = 1, #cols do seps[i] = "---" end
+  out("|" .. table.concat(seps, "|") .. "|")
+end
+
+-- A throughput row: events (items) per second, or MB/s when bytes are given.
+local function rate_cells(r, unit)
+  local m = r.m
+  if m.na then
+    local cells = { "n/a (" .. m.na:gsub("_", " ") .. ")", "", "", "" }
+    if BASE then cells[5], cells[6] = "", "" end
+    return cells
+  end
+  local per_s = m.rate
+  local main = m.bytes and format("%.1f MB/s (%s)", m.bytes / (m.items / per_s) / 1e6, si(per_s, unit))
+    or si(per_s, unit)
+  local cells = { main, format("%.1f", 1e9 / per_s), mb(m.rss_kb), tostring(r.runs) }
+  if BASE then
+    if r.base and r.base.rate then
+      cells[#cells + 1] = si(r.base.rate, unit)
+      cells[#cells + 1] = format("x%.2f", per_s / r.base.rate)
+    else
+      cells[#cells + 1], cells[#cells + 2] = "", ""
+    end
+  end
+  return cells
+end
+
+local function row(cells)
+  out("| " .. table.concat(cells, " | ") .. " |")
+end
+
+-- -- Machine ---------------------------------------------------------------------
+
+local function machine()
+  local cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-"):gsub("^%s+", "")
+  return {
+    format("- date: %s", os.date("!%Y-%m-%dT%H:%M:%SZ")),
+    format("- machine: %s CPUs (nproc), %s; kernel %s", sh("nproc"), cpu, sh("uname -sr")),
+    format("- LuaJIT: %s (%s); asp-lua commit %s", jit.version, jit.arch, sh("git rev-parse --short HEAD 2>/dev/null")),
+    format("- load average before the run: %s", sh("cut -d' ' -f1-3 /proc/loadavg")),
+    format("- %d runs per workload, each a separate process; medians; RSS = peak resident set (/usr/bin/time %%M)", RUNS),
+  }
+end
+
+-- -- The tables ------------------------------------------------------------------
+
+local t_start = os.time()
+local desc = machine()
+local csv_file = BIG and quotes(1000) or quotes(256)
+local csv_label = BIG and "1 GB" or "256 MB (1 GB: BENCH_BIG=1)"
+
+io.stderr:write("main workloads\n")
+local main = {
+  { "1 stream from a Lua iterator, trivial callback (sum)", "streams.lua", "1 10000000", "events", ">= 10 M events/s" },
+  { "64 streams, same", "streams.lua", "64 10000000", "events", ">= 5 M events/s" },
+  { "10,000 streams, same", "streams.lua", "10000 5000000", "events", ">= 3 M events/s" },
+  { "asp.csv replay of a " .. csv_label .. " quotes file, callback reads bid and ask",
+    "csv.lua", "asp " .. csv_file, "rows", ">= 200 MB/s, RSS < 64 MB" },
+  { "call_later + sleep mix (each event schedules a call; every other call sleeps)",
+    "calls.lua", "1000000 1e-4", "items", ">= 3 M items/s" },
+}
+local results = {}
+for i, w in ipairs(main) do results[i] = measure(w[2], w[3], true) end
+local tcp = measure("tcp.lua", "200000 100000", false)
+local timer = measure("timer.lua", "2", false)
+
+io.stderr:write("scaling\n")
+local K = { 1, 64, 1000, 10000 }
+local by_k = {}
+for i, k in ipairs(K) do by_k[i] = measure("streams.lua", k .. " " .. (k == 1 and 10000000 or k == 64 and 10000000 or 5000000), false) end
+local delays = { { "1e-5", "~10" }, { "1e-4", "~100" }, { "1e-2", "~10,000" }, { "1e-1", "~100,000" } }
+local by_d = {}
+for i, d in ipairs(delays) do by_d[i] = measure("calls.lua", "1000000 " .. d[1], false) end
+local sizes = { 16, 64, 256 }
+if BIG then sizes[#sizes + 1] = 1000 end
+local by_size = {}
+for i, s in ipairs(sizes) do
+  by_size[i] = { lua = measure("csv.lua", "lua " .. quotes(s), false), asp = measure("csv.lua", "asp " .. quotes(s), false) }
+end
+
+out("# asp-lua benchmark results")
+out("")
+out("Written by `make bench` (bench/run.lua). Targets are those of issue #4.")
+out("")
+for _, d in ipairs(desc) do out(d) end
+out("")
+out("## Targets")
+out("")
+local head = { "workload", "median", "ns/event", "peak RSS", "runs" }
+if BASE then head[#head + 1] = "base (" .. BASE .. ")"; head[#head + 1] = "speed-up" end
+head[#head + 1] = "target"
+table_head(head)
+for i, w in ipairs(main) do
+  local cells = rate_cells(results[i], w[4] == "rows" and "rows/s" or w[4] .. "/s")
+  table.insert(cells, 1, w[1])
+  cells[#cells + 1] = w[5]
+  row(cells)
+end
+local extra = BASE and { "", "" } or {}
+local function latency_row(label, r, tail, target)
+  local m = r.m
+  local cells
+  if m.na then
+    cells = { label, "n/a (" .. m.na:gsub("_", " ") .. ")", "", "", "" }
+  else
+    cells = { label, format("p50 %.0f µs, p99 %.0f µs, max %.0f µs, %s (n=%d)", m.p50_us, m.p99_us, m.max_us,
+      tail(m), m.n), "", mb(m.rss_kb), tostring(r.runs) }
+  end
+  for _, e in ipairs(extra) do cells[#cells + 1] = e end
+  cells[#cells + 1] = target
+  row(cells)
+end
+latency_row("live: line written to TCP 127.0.0.1 until its callback runs, 100k lines/s", tcp,
+  function(m) return format("%d lost", m.lost) end, "median < 50 µs, p99 < 500 µs, none lost")
+latency_row("live timer: asp.timer every 1 ms + asp.sleep 0.7..4.9 ms, asp.wall() - due, 2 s", timer,
+  function(m) return format("%d early", m.early) end, "never early; p99 within 1 ms")
+out("")
+out("Latency rows: p50, p99 and max are medians over the runs of each run's statistic;")
+out("\"early\" and \"lost\" are the worst run's count.")
+out("")
+out("## Cost against the number of streams (K-way merge, O(log K))")
+out("")
+table_head({ "streams", "events/s", "ns/event", "ns/event / log2(2K)", "peak RSS" })
+for i, k in ipairs(K) do
+  local m = by_k[i].m
+  local ns = 1e9 / m.rate
+  row({ tostring(k), si(m.rate, "events/s"), format("%.1f", ns), format("%.1f", ns / (math.log(2 * k) / math.log(2))), mb(m.rss_kb) })
+end
+out("")
+out("## Cost against the number of scheduled items (call_later + sleep mix)")
+out("")
+table_head({ "call delay", "items pending", "items/s", "ns/item", "peak RSS" })
+for i, d in ipairs(delays) do
+  local m = by_d[i].m
+  row({ d[1] .. " s", d[2], si(m.rate, "items/s"), format("%.1f", 1e9 / m.rate), mb(m.rss_kb) })
+end
+out("")
+out("## Cost against file size (quotes csv)")
+out("")
+table_head({ "file", "reader", "MB/s", "rows/s", "ns/row", "peak RSS" })
+for i, s in ipairs(sizes) do
+  for _, which in ipairs({ "asp", "lua" }) do
+    local r = by_size[i][which]
+    local m = r.m
+    local label = which == "asp" and "asp.csv" or "Lua reference (io.lines + pattern)"
+    if m.na then
+      row({ s .. " MB", label, "n/a (" .. m.na:gsub("_", " ") .. ")", "", "", "" })
+    else
+      local secs = m.items / m.rate
+      row({ s .. " MB", label, format("%.1f", m.bytes / secs / 1e6), si(m.rate, "rows/s"),
+        format("%.1f", 1e9 / m.rate), mb(m.rss_kb) })
+    end
+  end
+end
+out("")
+out(format("Total time of the benchmark: %d s. Load average after: %s.", os.time() - t_start,
+  sh("cut -d' ' -f1-3 /proc/loadavg")))
+
+local f = assert(io.open(OUT, "w"))
+f:write(table.concat(lines, "\n"), "\n")
+f:close()
+io.stderr:write("written to ", OUT, "\n")

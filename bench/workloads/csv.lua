@@ -1,0 +1,58 @@
+-- Replay of a quotes file (time,symbol,bid,ask); the callback reads two
+-- fields (bid and ask) and adds them up.
+-- usage: asp-lua csv.lua asp|lua FILE
+--   asp  the native reader asp.csv (branch `sources`); prints n/a without it
+--   lua  a reference reader in plain Lua (io.lines + a pattern), to compare
+package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
+local asp = require("asp")
+local common = require("common")
+
+local mode, path = arg[1], arg[2]
+local size = assert(io.open(path, "rb")):seek("end")
+
+-- -- The two readers: open(path) -> a past source; bid_ask(v) -> two numbers.
+local readers = {}
+
+-- ADAPT when asp.csv lands: these two lines are the whole dependency on its
+-- API (a reader usable as `past`, giving one value per row).
+readers.asp = {
+  open = function(p) return asp.csv(p, { time = "time" }) end,
+  bid_ask = function(v) return v.bid, v.ask end,
+}
+
+readers.lua = {
+  open = function(p)
+    local lines = io.lines(p)
+    lines() -- header
+    local row = {} -- reused: a stream delivers one event at a time
+    return function()
+      local line = lines()
+      if line == nil then return nil end
+      local t, sym, bid, ask = line:match("^([^,]*),([^,]*),([^,]*),([^,]*)")
+      row.symbol, row.bid, row.ask = sym, tonumber(bid), tonumber(ask)
+      return t, row
+    end
+  end,
+  bid_ask = function(v) return v.bid, v.ask end,
+}
+
+if mode == "asp" and asp.csv == nil then
+  common.report{ na = "asp.csv_not_merged" }
+  return
+end
+local reader = assert(readers[mode], "mode must be asp or lua")
+local bid_ask = reader.bid_ask
+
+local rows, total = 0, 0
+local st = asp.process_stream{
+  callback = function(t, v)
+    local bid, ask = bid_ask(v)
+    total = total + bid + ask
+    rows = rows + 1
+  end,
+  past = reader.open(path),
+}
+local c0 = common.clock()
+asp.run({ st })
+local dt = common.clock() - c0
+common.report{ items = rows, seconds = dt, bytes = size }

@@ -1,0 +1,26 @@
+-- Executing arbitrary tasks: a timer every second from a minute ago, ending
+-- five seconds after its start. Its five ticks are all in the past: they are
+-- due at once (the event column shows each tick's own time), and each runs
+-- in a task of its own, so the callbacks' sleeps (arg[1] seconds, default 1)
+-- overlap instead of delaying the next tick.
+--   build/asp-lua examples/timer.lua [sleep]
+package.path = arg[0]:match("(.*/)") .. "?.lua;" .. package.path
+local asp = require("asp")
+local ex = require("common")
+
+local nap = ex.arg_number(1, 1)
+
+local function say_hello(tick_time)
+  ex.log(tick_time, ("sleeping for %g second%s"):format(nap, nap == 1 and "" or "s"))
+  asp.sleep(nap)
+  ex.log(tick_time, "hello")
+end
+
+asp.run({
+  asp.timer{
+    interval = 1,
+    callback = say_hello,
+    start_time = asp.now() - 60,
+    end_time = 5,
+  },
+})

@@ -1,0 +1,121 @@
+-- Helpers shared by the specs (in the spirit of Neovim's test helpers).
+local asp = require("asp")
+
+local M = {}
+
+-- The message of the error that f(...) raises, without its traceback.
+-- Fails the test when f does not raise.
+function M.pcall_err(f, ...)
+  local ok, err = pcall(f, ...)
+  if ok then error("expected an error, but the call succeeded", 2) end
+  err = tostring(err)
+  return (err:gsub("\nstack traceback:.*$", ""))
+end
+
+-- The full message (with traceback) of the error that f(...) raises.
+function M.pcall_full(f, ...)
+  local ok, err = pcall(f, ...)
+  if ok then error("expected an error, but the call succeeded", 2) end
+  return tostring(err)
+end
+
+-- Strips a "file:line: " position from the front of a message.
+function M.strip_pos(msg)
+  return (msg:gsub("^[^:\n]+:%d+: ", ""))
+end
+
+-- A recorder: rec(...) appends its arguments, turned into a string, to rec.log.
+function M.recorder()
+  local log = {}
+  return setmetatable({ log = log }, {
+    __call = function(_, ...)
+      local parts = {}
+      for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+      log[#log + 1] = table.concat(parts, " ")
+    end,
+  })
+end
+
+-- Events {time, value} at base + offsets[i] seconds, value values[i] (or i).
+function M.events(base, offsets, values)
+  local t = {}
+  for i, off in ipairs(offsets) do
+    t[i] = { base + off, values and values[i] or i }
+  end
+  return t
+end
+
+M.T0 = asp.time("2025-01-01T00:00:00Z")
+
+-- -- Subprocesses ------------------------------------------------------------
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+M.shell_quote = shell_quote
+
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+M.slurp = slurp
+
+function M.write_file(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+-- A temporary Lua script holding `text`; removed by M.cleanup().
+local temps = {}
+function M.temp_script(text)
+  local path = os.tmpname()
+  os.remove(path)
+  path = path .. ".lua"
+  M.write_file(path, text)
+  temps[#temps + 1] = path
+  return path
+end
+
+function M.cleanup()
+  for i = #temps, 1, -1 do
+    os.remove(temps[i])
+    temps[i] = nil
+  end
+end
+
+M.ASP_LUA = os.getenv("ASP_LUA") or "build/asp-lua"
+
+-- Runs asp-lua with the given arguments (a list, each quoted) and optional
+-- standard input; returns stdout, stderr and the exit status.
+function M.run_asp(args, stdin)
+  local out, err, rc = os.tmpname(), os.tmpname(), os.tmpname()
+  local cmd = { shell_quote(M.ASP_LUA) }
+  for i = 1, #args do cmd[#cmd + 1] = shell_quote(args[i]) end
+  local input = "/dev/null"
+  local inpath
+  if stdin then
+    inpath = os.tmpname()
+    M.write_file(inpath, stdin)
+    input = inpath
+  end
+  local line = ("%s <%s >%s 2>%s; echo $? >%s"):format(
+    table.concat(cmd, " "), shell_quote(input), shell_quote(out), shell_quote(err), shell_quote(rc))
+  os.execute(line)
+  local o, e, r = slurp(out), slurp(err), tonumber(slurp(rc):match("%d+"))
+  os.remove(out)
+  os.remove(err)
+  os.remove(rc)
+  if inpath then os.remove(inpath) end
+  return o, e, r
+end
+
+function M.lines(s)
+  local t = {}
+  for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
+  return t
+end
+
+return M
