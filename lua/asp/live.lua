@@ -120,7 +120,7 @@ function Source:reject(msg)
 end
 
 function Source:skipped()
-  return self.dec and self.dec.skipped or self.skipped_n
+  return (self.dec and self.dec.skipped or 0) + self.skipped_n
 end
 
 -- -- The native future protocol ------------------------------------------------

@@ -293,3 +293,25 @@ describe("asp.stats", function()
     assert.is_true(s.wall_time >= 0)
   end)
 end)
+
+describe("live on_error = 'skip'", function()
+  it("counts bad CSV and JSON lines in the stream's skipped and goes on", function()
+    local got = {}
+    asp.run {
+      asp.process_stream { name = "c", future = asp.exec { "sh", "-c", [[printf 'a,1\nb\nc,x\ne,3\n']],
+        format = "csv", names = { "s", "n" }, columns = { "s:string", "n:number" }, on_error = "skip" },
+        callback = function(t, v) got[#got + 1] = v.s end },
+    }
+    -- "b" has one field, "c,x" a bad number.
+    assert.are.same({ "a", "e" }, got)
+    assert.are.same({ name = "c", delivered = 2, out_of_order = 0, skipped = 2 }, asp.stats().streams[1])
+    got = {}
+    asp.run {
+      asp.process_stream { name = "j", future = asp.exec { "sh", "-c", [[printf '{"a":1}\nnope\n{"a":2}\n']],
+        format = "json", on_error = "skip" },
+        callback = function(t, v) got[#got + 1] = v.a end },
+    }
+    assert.are.same({ 1, 2 }, got)
+    assert.are.same({ name = "j", delivered = 2, out_of_order = 0, skipped = 1 }, asp.stats().streams[1])
+  end)
+end)
