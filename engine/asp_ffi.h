@@ -32,5 +32,8 @@ int asp_sched_queued(const asp_sched *s, int32_t id);
 int32_t asp_sched_pending(const asp_sched *s);
 int32_t asp_sched_next(asp_sched *s);
 void asp_sched_clear(asp_sched *s);
+void asp_sched_pause(asp_sched *s, int64_t budget, int64_t pause_after);
+int64_t asp_sched_dispatched(const asp_sched *s);
+int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t *dues);
 
 #endif

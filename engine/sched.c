@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "time.h"
@@ -31,6 +32,8 @@ asp_sched *asp_sched_new(void)
     }
     uv_timer_init(&s->loop, &s->timer);
     s->now = asp_time_wall();
+    s->budget = -1;
+    s->pause_after = INT64_MAX;
     return s;
 }
 
@@ -51,6 +54,9 @@ void asp_sched_start(asp_sched *s, int64_t start)
     s->now = start;
     s->seq = 0;
     s->interrupted = 0;
+    s->budget = -1;
+    s->pause_after = INT64_MAX;
+    s->dispatched = 0;
     s->wall_seen = asp_time_wall();
 }
 
@@ -105,6 +111,47 @@ void asp_sched_interrupt(asp_sched *s)
     s->interrupted = 1;
 }
 
+void asp_sched_pause(asp_sched *s, int64_t budget, int64_t pause_after)
+{
+    s->budget = budget;
+    s->pause_after = pause_after;
+    s->interrupted = 0;
+}
+
+int64_t asp_sched_dispatched(const asp_sched *s)
+{
+    return s->dispatched;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const asp_heap_entry *x = a, *y = b;
+    if (x->due != y->due)
+        return x->due < y->due ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t *dues)
+{
+    int32_t n = s->heap.count;
+    asp_heap_entry *copy;
+    if (k > n)
+        k = n;
+    if (k <= 0)
+        return 0;
+    copy = malloc((size_t)n * sizeof *copy);
+    if (!copy)
+        return -1;
+    memcpy(copy, s->heap.entries, (size_t)n * sizeof *copy);
+    qsort(copy, (size_t)n, sizeof *copy, entry_cmp);
+    for (int32_t i = 0; i < k; i++) {
+        ids[i] = copy[i].id;
+        dues[i] = copy[i].due;
+    }
+    free(copy);
+    return k;
+}
+
 void asp_sched_clear(asp_sched *s)
 {
     asp_heap_clear(&s->heap);
@@ -157,6 +204,8 @@ int32_t asp_sched_next(asp_sched *s)
             s->interrupted = 0;
             return ASP_SCHED_INTERRUPTED;
         }
+        if (s->budget == 0)
+            return ASP_SCHED_PAUSED;
         if (s->heap.count == 0) {
             if (s->live_sources <= 0)
                 return ASP_SCHED_EMPTY;
@@ -164,6 +213,8 @@ int32_t asp_sched_next(asp_sched *s)
             continue;
         }
         top = &s->heap.entries[0];
+        if (top->due > s->pause_after)
+            return ASP_SCHED_PAUSED;
         /* The wall clock only moves forward for our purposes: an item due
          * before the last reading is due now without reading it again. */
         if (top->due > s->wall_seen)
@@ -172,6 +223,9 @@ int32_t asp_sched_next(asp_sched *s)
             asp_heap_entry e = asp_heap_pop(&s->heap);
             if (e.due > s->now)
                 s->now = e.due;
+            s->dispatched++;
+            if (s->budget > 0)
+                s->budget--;
             return e.id;
         }
         wait_until(s, top->due, s->wall_seen);
