@@ -21,6 +21,7 @@ local M = {}
 
 local STREAM = "stream"
 local streams_started = 0
+M.started = {}   -- the run's streams in start order (for asp.debug)
 
 local methods, stream_mt = task.class(function(st) M.start(st) end)
 
@@ -191,6 +192,7 @@ function M.start(st)
   st:prepare()
   streams_started = streams_started + 1
   st.order = streams_started
+  M.started[streams_started] = st
   st.id = sched.new_item(STREAM, st)
   if st.on_start then
     set_context(st)
@@ -207,6 +209,7 @@ end
 
 sched.cleanups[#sched.cleanups + 1] = function()
   streams_started = 0
+  M.started = {}
 end
 
 local OPTIONS = {
