@@ -167,6 +167,17 @@ static void run_command(lua_State *L, const char *line)
 /* -- Reading lines ----------------------------------------------------------------- */
 
 static int continuing;
+static int line_cancelled;
+
+/* Ctrl-C at the prompt is a key (the terminal's isig is off while editing):
+ * it ends the line, which is then dropped with whatever came before it. */
+static unsigned char cancel_line(EditLine *el, int ch)
+{
+    (void)el;
+    (void)ch;
+    line_cancelled = 1;
+    return CC_NEWLINE;
+}
 
 static char *prompt(EditLine *el)
 {
@@ -188,19 +199,25 @@ static const char *history_path(void)
     return buf;
 }
 
-/* 1 when the chunk is incomplete (its syntax error is at <eof>). */
-static int incomplete(lua_State *L, int status)
+/* 1 when the message on the stack says the chunk ended too early. */
+static int incomplete_message(lua_State *L, int status)
 {
     static const char eof[] = "'<eof>'";
-    if (status == LUA_ERRSYNTAX) {
-        size_t len;
-        const char *msg = lua_tolstring(L, -1, &len);
-        if (msg && len >= sizeof eof - 1 && strcmp(msg + len - (sizeof eof - 1), eof) == 0) {
-            lua_pop(L, 1);
-            return 1;
-        }
-    }
-    return 0;
+    size_t len;
+    const char *msg;
+    if (status != LUA_ERRSYNTAX)
+        return 0;
+    msg = lua_tolstring(L, -1, &len);
+    return msg && len >= sizeof eof - 1 && strcmp(msg + len - (sizeof eof - 1), eof) == 0;
+}
+
+/* 1 (message popped) when the chunk is incomplete: continue on the next line. */
+static int incomplete(lua_State *L, int status)
+{
+    if (!incomplete_message(L, status))
+        return 0;
+    lua_pop(L, 1);
+    return 1;
 }
 
 /*
@@ -215,7 +232,7 @@ static int load_chunk(lua_State *L, const char *chunk)
     lua_pushfstring(L, "return %s", expr);
     status = luaL_loadbuffer(L, lua_tostring(L, -1), lua_objlen(L, -1), "=stdin");
     lua_remove(L, -2);
-    if (status == 0 || chunk[0] == '=')
+    if (status == 0 || chunk[0] == '=' || incomplete_message(L, status))
         return status;
     lua_pop(L, 1);
     return luaL_loadbuffer(L, chunk, strlen(chunk), "=stdin");
@@ -285,6 +302,9 @@ int asp_repl_run(lua_State *L, const char *script)
     el_set(el, EL_PROMPT, prompt);
     el_set(el, EL_EDITOR, "emacs");
     el_set(el, EL_HIST, history, hist);
+    el_set(el, EL_SETTY, "-d", "-isig", NULL);
+    el_set(el, EL_ADDFN, "asp-cancel", "drop the input and show a fresh prompt", cancel_line);
+    el_set(el, EL_BIND, "^C", "asp-cancel", NULL);
     el_source(el, NULL);
 
     printf("asp-lua %s REPL: Lua with the asp module; .help lists the commands\n", ASP_VERSION);
@@ -296,7 +316,16 @@ int asp_repl_run(lua_State *L, const char *script)
         int count = 0, status;
         const char *line;
         errno = 0;
+        line_cancelled = 0;
         line = el_gets(el, &count);
+        if (line && line_cancelled) {
+            fputs("\n", stdout);
+            free(chunk);
+            chunk = NULL;
+            chunk_len = 0;
+            continuing = 0;
+            continue;
+        }
         if (!line) {
             if (count < 0 && errno == EINTR) {
                 /* Ctrl-C at the prompt: drop what was typed. */
