@@ -167,6 +167,7 @@ static void run_command(lua_State *L, const char *line)
 /* -- Reading lines ----------------------------------------------------------------- */
 
 static int continuing;
+static EditLine *volatile kept_editor;
 static int line_cancelled;
 
 /* Ctrl-C at the prompt is a key (the terminal's isig is off while editing):
@@ -394,7 +395,10 @@ int asp_repl_run(lua_State *L, const char *script)
     fputs("\n", stdout);
     fflush(stdout);
     free(chunk);
-    el_end(el);
+    /* el_end would lose the names EL_ADDFN copied (a libedit leak); the
+     * editor lives as long as the process instead, and the terminal is
+     * already back in its own mode between lines. */
+    kept_editor = el;
     history_end(hist);
     asp_checkpoint_end();
     return 0;
