@@ -14,7 +14,7 @@ LUAJIT  ?= luajit
 SAN     ?=
 OPT     ?= -O2
 
-PKGS    := luajit libuv zlib jansson
+PKGS    := luajit libuv zlib jansson libedit
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Werror=implicit-function-declaration -Wformat=2 -Wno-format-nonliteral
 CFLAGS  ?= $(OPT) -g

@@ -36,6 +36,18 @@ void asp_sched_clear(asp_sched *s);
 uint64_t asp_sched_items(const asp_sched *s);
 int64_t asp_sched_run_wall_start(const asp_sched *s);
 int64_t asp_sched_run_start(const asp_sched *s);
+void asp_sched_pause(asp_sched *s, int64_t budget, int64_t pause_after);
+int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t *dues);
+
+int asp_checkpoint_enabled(void);
+int asp_checkpoint_take(int64_t items, int64_t ns);
+void asp_checkpoint_target(int32_t *kind, int64_t *value);
+int asp_checkpoint_restore(int32_t id, int32_t kind, int64_t target);
+int asp_checkpoint_count(void);
+int asp_checkpoint_get(int i, int32_t *id, int64_t *items, int64_t *ns);
+int asp_checkpoint_find(int32_t kind, int64_t target);
+void asp_checkpoint_end(void);
+void asp_repl_driving(int on);
 
 /* -- Sources (engine/sources/) -- */
 

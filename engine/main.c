@@ -185,7 +185,8 @@ static int pmain(lua_State *L)
     }
     if (script > 0) {
         create_arg(L, argv, argc, script);
-        if (run_script(L, argv, argc, script) != 0)
+        /* With -i the REPL runs the script, in interactive mode. */
+        if (!interactive && run_script(L, argv, argc, script) != 0)
             s->status = 1;
         if (show_stats)
             report(L, luaL_dostring(L, "require('asp.stats').report()"));

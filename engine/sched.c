@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "asp_ffi.h"
@@ -32,6 +33,8 @@ asp_sched *asp_sched_new(void)
     }
     uv_timer_init(&s->loop, &s->timer);
     s->now = asp_time_wall();
+    s->budget = -1;
+    s->pause_after = INT64_MAX;
     return s;
 }
 
@@ -52,6 +55,8 @@ void asp_sched_start(asp_sched *s, int64_t start)
     s->now = start;
     s->seq = 0;
     s->interrupted = 0;
+    s->budget = -1;
+    s->pause_after = INT64_MAX;
     s->wall_seen = asp_time_wall();
     s->items = 0;
     s->run_wall_start = s->wall_seen;
@@ -126,6 +131,43 @@ void asp_sched_interrupt(asp_sched *s)
     s->interrupted = 1;
 }
 
+void asp_sched_pause(asp_sched *s, int64_t budget, int64_t pause_after)
+{
+    /* A pending interrupt is kept: a Ctrl-C that came between two budgets
+     * must still pause the run. */
+    s->budget = budget;
+    s->pause_after = pause_after;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const asp_heap_entry *x = a, *y = b;
+    if (x->due != y->due)
+        return x->due < y->due ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t *dues)
+{
+    int32_t n = s->heap.count;
+    asp_heap_entry *copy;
+    if (k > n)
+        k = n;
+    if (k <= 0)
+        return 0;
+    copy = malloc((size_t)n * sizeof *copy);
+    if (!copy)
+        return -1;
+    memcpy(copy, s->heap.entries, (size_t)n * sizeof *copy);
+    qsort(copy, (size_t)n, sizeof *copy, entry_cmp);
+    for (int32_t i = 0; i < k; i++) {
+        ids[i] = copy[i].id;
+        dues[i] = copy[i].due;
+    }
+    free(copy);
+    return k;
+}
+
 void asp_sched_clear(asp_sched *s)
 {
     asp_heap_clear(&s->heap);
@@ -178,6 +220,8 @@ int32_t asp_sched_next(asp_sched *s)
             s->interrupted = 0;
             return ASP_SCHED_INTERRUPTED;
         }
+        if (s->budget == 0)
+            return ASP_SCHED_PAUSED;
         if (s->heap.count == 0) {
             if (s->live_sources <= 0)
                 return ASP_SCHED_EMPTY;
@@ -185,6 +229,8 @@ int32_t asp_sched_next(asp_sched *s)
             continue;
         }
         top = asp_heap_top(&s->heap);
+        if (top->due > s->pause_after)
+            return ASP_SCHED_PAUSED;
         /* The wall clock only moves forward for our purposes: an item due
          * before the last reading is due now without reading it again. */
         if (top->due > s->wall_seen)
@@ -193,6 +239,8 @@ int32_t asp_sched_next(asp_sched *s)
             asp_heap_entry e = asp_heap_take(&s->heap);
             if (e.due > s->now)
                 s->now = e.due;
+            if (s->budget > 0)
+                s->budget--;
             if ((++s->items & 1023) == 0) {
                 /* During a replay the loop is not otherwise run: let live
                  * sources take in what arrived, and show progress. */

@@ -14,6 +14,7 @@
 #ifndef ASP_SCHED_H
 #define ASP_SCHED_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include <uv.h>
@@ -22,7 +23,8 @@
 
 enum {
     ASP_SCHED_EMPTY = -1,       /* nothing queued and no live source open */
-    ASP_SCHED_INTERRUPTED = -2  /* asp_sched_interrupt was called */
+    ASP_SCHED_INTERRUPTED = -2, /* asp_sched_interrupt was called */
+    ASP_SCHED_PAUSED = -4       /* the budget of asp_sched_pause ran out (-3 is asp.stop in Lua) */
 };
 
 typedef struct asp_sched {
@@ -30,9 +32,11 @@ typedef struct asp_sched {
     int64_t wall_seen;  /* the latest wall clock read: items due before it need no new read */
     uint64_t seq;       /* order of class-1 items */
     int live_sources;   /* open live sources: the run waits for them when the queue is empty */
-    volatile int interrupted;
-    uint64_t items;     /* items run since the run started (asp.stats) */
+    volatile sig_atomic_t interrupted; /* set by a signal handler */
+    uint64_t items;      /* items run since the run started (asp.stats, asp.debug) */
     int64_t run_wall_start, run_start; /* the run's wall and virtual start */
+    int64_t budget;      /* items left before ASP_SCHED_PAUSED; negative: no limit */
+    int64_t pause_after; /* ASP_SCHED_PAUSED before an item due later than this */
     asp_heap heap;
     uv_loop_t loop;
     uv_timer_t timer;   /* the real-time wait for the next item */
@@ -76,6 +80,22 @@ extern void (*asp_sched_periodic)(asp_sched *s);
 
 /* Makes asp_sched_next return ASP_SCHED_INTERRUPTED (async-signal-safe). */
 void asp_sched_interrupt(asp_sched *s);
+
+/*
+ * Limits the items asp_sched_next hands out before it returns
+ * ASP_SCHED_PAUSED: at most budget more (negative: no limit), none due after
+ * pause_after (INT64_MAX: no limit). Clears a pending interrupt. The run
+ * keeps its queue and clock, so that it can go on after the pause.
+ */
+void asp_sched_pause(asp_sched *s, int64_t budget, int64_t pause_after);
+
+
+/*
+ * Copies the next k queued items in the order they will run (ids and due
+ * times) into ids[] and dues[]; returns how many were copied, or -1 when
+ * memory runs out.
+ */
+int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t *dues);
 
 /* Drops every queued item (used when a run stops or fails). */
 void asp_sched_clear(asp_sched *s);

@@ -4,7 +4,7 @@
 # Usage: install-deps.sh [fuzz]
 set -eu
 
-packages="build-essential pkg-config luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev"
+packages="build-essential pkg-config luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev expect"
 # `install-deps.sh fuzz`: clang and its libFuzzer runtime too.
 if [ "${1:-}" = fuzz ]; then
   packages="$packages clang libclang-rt-dev"

@@ -18,6 +18,7 @@ local asp = {
   stop = sched.stop,
   timer = timer.timer,
   process_stream = stream.process_stream,
+  debug = require("asp.debug"),
 }
 
 -- asp.time(s | n | t | nil) -> Time

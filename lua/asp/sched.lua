@@ -346,6 +346,33 @@ local function finish_run()
   running_run, stopping, current, current_ctx = false, false, nil, nil
 end
 
+-- Interactive mode (the REPL): asp.run sets the run up and returns with it
+-- paused before its first item; M.resume drives it on. M.on_pause, when set,
+-- is called when asp.run returns paused.
+M.interactive = false
+local PAUSED = -4   -- ASP_SCHED_PAUSED
+M.PAUSED = PAUSED
+
+-- Drives a paused run for at most `budget` items (nil: no limit) and none
+-- due after `pause_after` ns (nil: no limit). Returns "paused" or
+-- "interrupted" with the run still paused, or "finished" once it ended;
+-- raises the run's error after ending it.
+function M.resume(budget, pause_after)
+  if not running_run then error("asp.debug: no run is paused (start one with asp.run)", 2) end
+  C.asp_sched_pause(S, budget or -1, pause_after or 0x7fffffffffffffffLL)
+  local ok, r = pcall(drive)
+  C.asp_sched_pause(S, -1, 0x7fffffffffffffffLL)
+  if ok and r == PAUSED then return "paused" end
+  if ok and r == -2 then return "interrupted" end
+  finish_run()
+  if not ok then error(tostring(r), 0) end
+  return "finished"
+end
+
+function M.item(id)
+  return kind[id], payload[id]
+end
+
 function M.run(tasks, opts)
   if running_run then error("asp.run: already running (asp.run cannot be called inside a run)", 2) end
   if type(tasks) ~= "table" or is_task(tasks) then
@@ -399,8 +426,13 @@ function M.run(tasks, opts)
         M.start_task_at(C.asp_sched_now(S), "task #" .. i .. " of asp.run", t)
       end
     end
+    if M.interactive then return PAUSED end
     return drive()
   end)
+  if ok and err == PAUSED then
+    if M.on_pause then M.on_pause() end
+    return
+  end
   finish_run()
   if not ok then error(tostring(err), 0) end
 end

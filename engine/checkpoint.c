@@ -1,0 +1,361 @@
+/*
+ * Checkpoints as forked processes; see checkpoint.h and docs/repl.md.
+ */
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "asp_ffi.h"
+#include "sched.h"
+
+/* -- Bookkeeping ----------------------------------------------------------- */
+
+void asp_cps_init(asp_cps *c, int max)
+{
+    memset(c, 0, sizeof *c);
+    if (max < 2)
+        max = 2;
+    if (max > ASP_CHECKPOINTS_MAX - 1)
+        max = ASP_CHECKPOINTS_MAX - 1;
+    c->max = max;
+    c->next_id = 1;
+}
+
+int asp_cps_add(asp_cps *c, pid_t pid, int fd, int64_t items, int64_t ns)
+{
+    asp_cp *e;
+    if (c->n >= ASP_CHECKPOINTS_MAX)
+        return -1;
+    e = &c->cp[c->n];
+    e->id = c->next_id++;
+    e->pid = pid;
+    e->fd = fd;
+    e->items = items;
+    e->ns = ns;
+    return c->n++;
+}
+
+int asp_cps_victim(const asp_cps *c)
+{
+    int best = -1;
+    int64_t best_gap = 0;
+    if (c->n <= c->max)
+        return -1;
+    for (int i = 1; i < c->n - 1; i++) {
+        int64_t gap = c->cp[i + 1].items - c->cp[i - 1].items;
+        if (best < 0 || gap < best_gap) {
+            best = i;
+            best_gap = gap;
+        }
+    }
+    return best;
+}
+
+void asp_cps_remove(asp_cps *c, int i)
+{
+    if (i < 0 || i >= c->n)
+        return;
+    memmove(&c->cp[i], &c->cp[i + 1], (size_t)(c->n - i - 1) * sizeof c->cp[0]);
+    c->n--;
+}
+
+int asp_cps_find(const asp_cps *c, int kind, int64_t target)
+{
+    for (int i = c->n - 1; i >= 0; i--) {
+        int64_t key = kind == ASP_TARGET_ITEMS ? c->cp[i].items : c->cp[i].ns;
+        if (key <= target)
+            return i;
+    }
+    return -1;
+}
+
+int asp_cps_index(const asp_cps *c, int32_t id)
+{
+    for (int i = 0; i < c->n; i++)
+        if (c->cp[i].id == id)
+            return i;
+    return -1;
+}
+
+/* -- Processes --------------------------------------------------------------- */
+
+/* What the supervisor and every foreground share. */
+typedef struct shared {
+    volatile pid_t foreground; /* whose exit status is the session's */
+} shared;
+
+/* The command a checkpoint waits for: resume towards a target. */
+typedef struct resume_msg {
+    int32_t kind;
+    int32_t n;                         /* checkpoints still alive before it */
+    int64_t target;
+    int32_t ids[ASP_CHECKPOINTS_MAX];
+} resume_msg;
+
+static asp_cps cps;
+static int enabled;
+static int generation;
+static shared *shm;
+static int32_t resume_kind;
+static int64_t resume_target;
+
+int asp_checkpoint_enabled(void)
+{
+    return enabled;
+}
+
+int asp_checkpoint_generation(void)
+{
+    return generation;
+}
+
+static void forward_signal(int sig)
+{
+    if (shm && shm->foreground > 0)
+        kill(shm->foreground, SIGTERM);
+    (void)sig;
+}
+
+/* The supervisor: reaps every process of the session, then exits with the
+ * status of the last foreground. */
+static void supervise(void)
+{
+    int status_out = 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+    sa.sa_handler = forward_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    for (;;) {
+        int st;
+        pid_t p = waitpid(-1, &st, 0);
+        if (p < 0) {
+            if (errno == EINTR)
+                continue;
+            break; /* ECHILD: the session is over */
+        }
+        if (p == shm->foreground)
+            status_out = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    _exit(status_out);
+}
+
+int asp_checkpoint_session(int max)
+{
+    pid_t pid;
+    if (enabled)
+        return 0;
+    shm = mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shm == MAP_FAILED) {
+        shm = NULL;
+        return -1;
+    }
+    /* Orphans of the session (checkpoints whose maker handed over) come to
+     * the supervisor; set before fork, as children do not inherit it. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+        munmap(shm, sizeof *shm);
+        shm = NULL;
+        return -1;
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        prctl(PR_SET_CHILD_SUBREAPER, 0);
+        munmap(shm, sizeof *shm);
+        shm = NULL;
+        return -1;
+    }
+    if (pid > 0) {
+        shm->foreground = pid;
+        supervise();
+    }
+    shm->foreground = getpid();
+    asp_cps_init(&cps, max);
+    enabled = 1;
+    return 0;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    while (len > 0) {
+        ssize_t r = read(fd, p, len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t r = write(fd, p, len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Ends checkpoint i: kills it and forgets it. */
+static void drop(int i)
+{
+    asp_cp *e = &cps.cp[i];
+    kill(e->pid, SIGKILL);
+    close(e->fd);
+    /* Reaps it when it is our child; otherwise the supervisor does. */
+    while (waitpid(e->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    asp_cps_remove(&cps, i);
+}
+
+/* A checkpoint process: waits for its command. Returns once resumed; exits
+ * at end of file (the foreground and every later process are gone). */
+static void wait_for_resume(int fd)
+{
+    struct sigaction ign, old_int, old_quit;
+    resume_msg m;
+    int alive[ASP_CHECKPOINTS_MAX];
+
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
+    if (read_full(fd, &m, sizeof m) != 0 || m.n < 0 || m.n > ASP_CHECKPOINTS_MAX)
+        _exit(0);
+    close(fd);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+
+    /* Forget the checkpoints thinned out since this one was taken. */
+    for (int i = 0; i < cps.n; i++) {
+        alive[i] = 0;
+        for (int j = 0; j < m.n; j++)
+            if (m.ids[j] == cps.cp[i].id)
+                alive[i] = 1;
+    }
+    for (int i = cps.n - 1; i >= 0; i--) {
+        if (!alive[i]) {
+            close(cps.cp[i].fd);
+            asp_cps_remove(&cps, i);
+        }
+    }
+    resume_kind = m.kind;
+    resume_target = m.target;
+    generation++;
+    /* libuv's epoll instance was shared with the process that forked us. */
+    uv_loop_fork(&asp_engine_sched()->loop);
+}
+
+int asp_checkpoint_take(int64_t items, int64_t ns)
+{
+    int p[2];
+    pid_t pid;
+    if (!enabled)
+        return -1;
+    if (pipe(p) != 0)
+        return -1;
+    /* A program run by os.execute must not keep checkpoints alive. */
+    fcntl(p[0], F_SETFD, FD_CLOEXEC);
+    fcntl(p[1], F_SETFD, FD_CLOEXEC);
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(p[1]);
+        wait_for_resume(p[0]);
+        return 1;
+    }
+    close(p[0]);
+    if (asp_cps_add(&cps, pid, p[1], items, ns) < 0) {
+        kill(pid, SIGKILL);
+        close(p[1]);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    for (int v; (v = asp_cps_victim(&cps)) >= 0;)
+        drop(v);
+    return 0;
+}
+
+void asp_checkpoint_target(int32_t *kind, int64_t *value)
+{
+    *kind = resume_kind;
+    *value = resume_target;
+}
+
+int asp_checkpoint_restore(int32_t id, int32_t kind, int64_t target)
+{
+    resume_msg m;
+    int i = asp_cps_index(&cps, id);
+    if (!enabled || i < 0)
+        return -1;
+    /* The checkpoints after it belong to the future being left. */
+    while (cps.n > i + 1)
+        drop(cps.n - 1);
+    memset(&m, 0, sizeof m);
+    m.kind = kind;
+    m.target = target;
+    m.n = i;
+    for (int j = 0; j < i; j++)
+        m.ids[j] = cps.cp[j].id;
+    fflush(NULL);
+    shm->foreground = cps.cp[i].pid;
+    if (write_full(cps.cp[i].fd, &m, sizeof m) != 0) {
+        shm->foreground = getpid();
+        drop(i);
+        return -1;
+    }
+    /* The checkpoint is the foreground now; this process leaves quietly. */
+    _exit(0);
+}
+
+int asp_checkpoint_count(void)
+{
+    return cps.n;
+}
+
+int asp_checkpoint_get(int i, int32_t *id, int64_t *items, int64_t *ns)
+{
+    if (i < 0 || i >= cps.n)
+        return -1;
+    *id = cps.cp[i].id;
+    *items = cps.cp[i].items;
+    *ns = cps.cp[i].ns;
+    return 0;
+}
+
+int asp_checkpoint_find(int32_t kind, int64_t target)
+{
+    return asp_cps_find(&cps, kind, target);
+}
+
+void asp_checkpoint_end(void)
+{
+    while (cps.n > 0)
+        drop(cps.n - 1);
+}

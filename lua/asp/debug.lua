@@ -1,0 +1,548 @@
+-- asp.debug: drive a paused run and look inside it. Every REPL command
+-- (.step, .back, ...) is one of these functions, so scripts and tests can
+-- use them too; see docs/repl.md.
+--
+-- Running commands return a Report: a table with the outcome and the
+-- status fields, whose tostring is the line the REPL prints.
+local ffi = require("ffi")
+local sched = require("asp.sched")
+local stream = require("asp.stream")
+local time = require("asp.time")
+local cffi = require("asp.cffi")
+
+local C, S = cffi.C, cffi.S
+local Time = time.ct
+local format_ns = time.format_ns
+local INT64_MAX = 0x7fffffffffffffffLL
+local TARGET_ITEMS, TARGET_TIME = 0, 1
+
+local D = {}
+
+-- Checkpoint policy: one at the start of every running command, and while
+-- running one every `checkpoint_items` items or `checkpoint_seconds` of
+-- virtual time (nil: not by time). See docs/repl.md for their cost.
+D.checkpoint_items = 100000
+D.checkpoint_seconds = nil
+
+local breaks, watches = {}, {}
+local busy = false
+local last_cp_items, last_cp_ns = -1, nil
+local last_ns = nil          -- the clock when the run last paused (kept after it ends)
+local command_start = nil    -- items when the last running command began (.back with no argument)
+
+local up_ids, up_dues = ffi.new("int32_t[?]", 256), ffi.new("int64_t[?]", 256)
+
+-- -- Reports -------------------------------------------------------------------
+
+local Report = {}
+Report.__index = Report
+Report.__tostring = function(r) return r.text end
+local function report(t) return setmetatable(t, Report) end
+
+local function items() return tonumber(C.asp_sched_items(S)) end
+
+-- The next k queued items as { {id, due}... }.
+local function upcoming(k)
+  if k > 256 then k = 256 end
+  local n = C.asp_sched_upcoming(S, k, up_ids, up_dues)
+  local out = {}
+  for i = 0, n - 1 do out[#out + 1] = { id = up_ids[i], due = up_dues[i] } end
+  return out
+end
+
+local function next_due()
+  local u = upcoming(1)
+  return u[1] and u[1].due
+end
+
+local function describe_item(id)
+  local k, p = sched.item(id)
+  if k == "stream" then return p:describe() .. " event" end
+  if k == "wake" then return "wake-up of a sleeping task" end
+  if k == "tick" then return "timer tick" end
+  if k == "call" then return "call_later callback" end
+  if k == "start" then
+    local t = p.fn
+    return "start of " .. (type(t) == "table" and t.describe and t:describe() or "a task")
+  end
+  if k == "task" then return tostring(p.ctx) end
+  return tostring(k)
+end
+
+local function stream_name(st)
+  return st.name or ("#" .. tostring(st.order))
+end
+
+-- One line: the clock, the streams and the next item.
+local function status_line()
+  if not sched.is_running() then
+    return ("no run (last clock %s)"):format(last_ns and format_ns(last_ns) or "-")
+  end
+  local parts = { format_ns(C.asp_sched_now(S)) .. ", " .. items() .. " items" }
+  local ss = {}
+  for _, st in ipairs(stream.run_streams) do ss[#ss + 1] = stream_name(st) .. " " .. st.delivered end
+  parts[#parts + 1] = "streams: " .. (#ss > 0 and table.concat(ss, ", ") or "none started")
+  local u = upcoming(1)[1]
+  if u then
+    parts[#parts + 1] = "next: " .. describe_item(u.id) .. " at " .. format_ns(u.due)
+  else
+    parts[#parts + 1] = "next: nothing queued"
+  end
+  return table.concat(parts, " | ")
+end
+D.status = status_line
+
+-- -- Pretty printing -------------------------------------------------------------
+
+local function is_ident(k)
+  return type(k) == "string" and k:match("^[%a_][%w_]*$") ~= nil
+end
+
+local function key_less(a, b)
+  local ta, tb = type(a), type(b)
+  if ta ~= tb then return ta < tb end
+  if ta == "number" or ta == "string" then return a < b end
+  return tostring(a) < tostring(b)
+end
+
+local function fmt(v, depth, seen, indent)
+  local tv = type(v)
+  if tv == "string" then return ("%q"):format(v):gsub("\\\n", "\\n") end
+  if tv ~= "table" then return tostring(v) end
+  local mt = getmetatable(v)
+  if mt and mt.__tostring then return tostring(v) end
+  if seen[v] then return "<cycle>" end
+  if depth <= 0 then return "{...}" end
+  seen[v] = true
+  local parts, n = {}, #v
+  local MAX = 40
+  for i = 1, math.min(n, MAX) do parts[#parts + 1] = fmt(v[i], depth - 1, seen, indent .. "  ") end
+  local keys = {}
+  for k in pairs(v) do
+    if not (type(k) == "number" and k >= 1 and k <= n and k % 1 == 0) then keys[#keys + 1] = k end
+  end
+  table.sort(keys, key_less)
+  for i = 1, #keys do
+    if #parts >= MAX then break end
+    local k = keys[i]
+    local ks = is_ident(k) and k or ("[" .. fmt(k, 1, seen, indent) .. "]")
+    parts[#parts + 1] = ks .. " = " .. fmt(v[k], depth - 1, seen, indent .. "  ")
+  end
+  if n + #keys > MAX then parts[#parts + 1] = "... (" .. (n + #keys - MAX) .. " more)" end
+  seen[v] = nil
+  if #parts == 0 then return "{}" end
+  local one = "{ " .. table.concat(parts, ", ") .. " }"
+  if #one <= 72 and not one:find("\n") then return one end
+  return "{\n" .. indent .. "  " .. table.concat(parts, ",\n" .. indent .. "  ") .. "\n" .. indent .. "}"
+end
+
+-- The text of a value as the REPL prints it: tables expanded `depth` levels.
+function D.format(v, depth)
+  return fmt(v, depth or 3, {}, "")
+end
+
+-- -- Checkpoints -----------------------------------------------------------------
+
+-- Raised in a checkpoint process resumed by .back: unwinds the command it
+-- was taken in, so that the process goes to the target instead.
+local Resumed = {}
+Resumed.__index = Resumed
+
+local target_kind, target_value = ffi.new("int32_t[1]"), ffi.new("int64_t[1]")
+
+local function take_checkpoint()
+  local n, ns = items(), C.asp_sched_now(S)
+  last_cp_items, last_cp_ns = n, ns
+  local r = C.asp_checkpoint_take(n, ns)
+  if r ~= 1 then return end
+  -- This process was a checkpoint and is now the foreground. It leaves a
+  -- fresh checkpoint in its place, so that this point stays reachable.
+  local resumed
+  repeat
+    C.asp_checkpoint_target(target_kind, target_value)
+    resumed = setmetatable({ kind = target_kind[0], target = target_value[0] }, Resumed)
+  until C.asp_checkpoint_take(n, ns) ~= 1
+  error(resumed, 0)
+end
+
+local function maybe_checkpoint(force)
+  if C.asp_checkpoint_enabled() == 0 then return end
+  local n = items()
+  if n == last_cp_items then return end
+  if not force then
+    local due_items = n - last_cp_items >= D.checkpoint_items
+    local due_time = D.checkpoint_seconds ~= nil and last_cp_ns ~= nil
+      and C.asp_sched_now(S) - last_cp_ns >= C.asp_time_from_seconds(D.checkpoint_seconds)
+    if not (due_items or due_time) then return end
+  end
+  take_checkpoint()
+end
+
+-- -- Breakpoints and watches -------------------------------------------------------
+
+local function compile(expr, what)
+  if type(expr) == "function" then return expr, "<function>" end
+  if type(expr) ~= "string" or expr:match("^%s*$") then
+    error("asp.debug." .. what .. ": a Lua expression (string) or a function expected", 3)
+  end
+  local fn, err = loadstring("return " .. expr, "=" .. what)
+  if not fn then error("asp.debug." .. what .. ": " .. err, 3) end
+  return fn, expr
+end
+
+-- After an item: prints changed watches; returns the text of a break hit.
+local function check_after_item()
+  for i = 1, #watches do
+    local w = watches[i]
+    local ok, v = pcall(w.fn)
+    local s = ok and D.format(v, 2) or ("error: " .. tostring(v))
+    if s ~= w.last then
+      io.write(("[watch %d] %s %s = %s\n"):format(i, format_ns(C.asp_sched_now(S)), w.expr, s))
+      w.last = s
+    end
+  end
+  for i = 1, #breaks do
+    local b = breaks[i]
+    local ok, v = pcall(b.fn)
+    if not ok then return ("break %d (%s) raised: %s"):format(i, b.expr, tostring(v)) end
+    if v then return ("break %d (%s)"):format(i, b.expr) end
+  end
+end
+
+local function refresh_watches()
+  for i = 1, #watches do
+    local ok, v = pcall(watches[i].fn)
+    watches[i].last = ok and D.format(v, 2) or ("error: " .. tostring(v))
+  end
+end
+
+-- -- Running -----------------------------------------------------------------------
+
+local function need_run(fname)
+  if not sched.is_running() then
+    error("asp.debug." .. fname .. ": no run is paused (start one with asp.run in the REPL, "
+      .. "or set asp.debug.interactive(true) before asp.run)", 3)
+  end
+  if busy then error("asp.debug." .. fname .. ": the run is already being driven", 3) end
+end
+
+-- Drives the run. opts: items = at most that many, until_ns = none due
+-- after it, stop = function() -> true to pause after an item, quiet = no
+-- watches or breaks. Returns the outcome and the text of a break hit.
+local function drive_steps(opts)
+  local target = opts.items and items() + opts.items
+  local checks = not opts.quiet and (#breaks > 0 or #watches > 0)
+  local per_item = checks or opts.stop ~= nil
+  maybe_checkpoint(true)
+  while true do
+    local budget = -1
+    if target then
+      budget = target - items()
+      if budget <= 0 then return "paused" end
+    end
+    if C.asp_checkpoint_enabled() ~= 0 then
+      local left = math.max(1, D.checkpoint_items - (items() - last_cp_items))
+      if budget < 0 or left < budget then budget = left end
+    end
+    if per_item then budget = 1 end
+    local ok, r = pcall(sched.resume, budget, opts.until_ns)
+    last_ns = C.asp_sched_now(S)
+    if not ok then error(r, 0) end
+    if r ~= "paused" then return r end
+    if checks then
+      local hit = check_after_item()
+      if hit then return "break", hit end
+    end
+    if opts.stop and opts.stop() then return "paused" end
+    if opts.until_ns then
+      local due = next_due()
+      if due == nil or due > opts.until_ns then return "paused" end
+    end
+    maybe_checkpoint(false)
+  end
+end
+
+-- Ctrl-C pauses the run for the whole command: also when it comes between
+-- two budgets (at a checkpoint), not only while the scheduler runs.
+local function drive(opts)
+  C.asp_repl_driving(1)
+  local ok, r, hit = pcall(drive_steps, opts)
+  C.asp_repl_driving(0)
+  if not ok then error(r, 0) end
+  return r, hit
+end
+
+-- Goes on to where a resumed checkpoint was sent: silently, watches then
+-- re-read so that only later changes print.
+local function go_to(kind, value)
+  if kind == TARGET_ITEMS then
+    drive({ items = tonumber(value) - items(), quiet = true })
+  else
+    drive({ until_ns = value, quiet = true })
+  end
+  refresh_watches()
+  return "back"
+end
+
+local OUTCOME = {
+  paused = "paused", interrupted = "interrupted (Ctrl-C)", finished = "run finished",
+  back = "back", ["break"] = "break",
+}
+
+-- Runs a command that drives the run, and reports where it stopped.
+local function command(fname, opts)
+  need_run(fname)
+  busy = true
+  command_start = items()
+  local ok, outcome, hit = pcall(drive, opts)
+  if not ok and getmetatable(outcome) == Resumed then
+    ok, outcome = pcall(go_to, outcome.kind, outcome.target)
+    hit = nil
+  end
+  busy = false
+  if not ok then
+    if getmetatable(outcome) == Resumed then error("asp.debug: resumed twice", 0) end
+    error(outcome, 0)
+  end
+  local text = OUTCOME[outcome] .. (hit and (": " .. hit:gsub("^break ", "")) or "")
+  if outcome == "finished" then
+    text = text .. " at " .. (last_ns and format_ns(last_ns) or "-")
+  else
+    text = text .. ": " .. status_line()
+  end
+  return report({ outcome = outcome, hit = hit, text = text, items = items(),
+    clock = last_ns and Time(last_ns) })
+end
+
+-- Converts a time argument: a Time, an ISO string, "+s"/"-s" or a number
+-- of seconds relative to the clock.
+local function to_ns(x, fname, now_ns)
+  if time.is_time(x) then return x.ns_ end
+  if type(x) == "number" then return now_ns + C.asp_time_from_seconds(x) end
+  if type(x) == "string" then
+    local rel = tonumber(x)
+    if rel and x:match("^%s*[+-]") then return now_ns + C.asp_time_from_seconds(rel) end
+    local ns = time.parse_ns(x)
+    if ns then return ns end
+  end
+  error("asp.debug." .. fname .. ": bad time " .. tostring(x)
+    .. " (an ISO-8601 time, a Time, or +seconds/-seconds from the clock expected)", 3)
+end
+
+function D.step(n)
+  n = n == nil and 1 or tonumber(n)
+  if not n or n < 1 or n % 1 ~= 0 then error("asp.debug.step: a whole number of items >= 1 expected", 2) end
+  return command("step", { items = n })
+end
+
+-- Runs until the next event of the named stream (any stream when nil).
+function D.next(name)
+  need_run("next")
+  local found
+  if name ~= nil then
+    for _, st in ipairs(stream.run_streams) do
+      if st.name == name or tostring(st.order) == tostring(name) then found = st end
+    end
+    if not found then error("asp.debug.next: no stream named " .. tostring(name), 2) end
+  end
+  local before = {}
+  for _, st in ipairs(stream.run_streams) do before[st] = st.delivered end
+  return command("next", { stop = function()
+    if found then return found.delivered > before[found] end
+    for _, st in ipairs(stream.run_streams) do
+      if st.delivered > (before[st] or 0) then return true end
+    end
+    return false
+  end })
+end
+
+-- Runs every item due at or before t (ISO time, Time, "+seconds").
+function D.until_(t)
+  need_run("until")
+  return command("until", { until_ns = to_ns(t, "until", C.asp_sched_now(S)) })
+end
+D["until"] = D.until_
+
+function D.continue()
+  return command("continue", {})
+end
+
+-- Travels back: to a time (ISO, Time, "-seconds"), to "#n" (after n items)
+-- or, with no argument, to where the last running command began.
+function D.back(t)
+  if C.asp_checkpoint_enabled() == 0 then
+    error("asp.debug.back: time travel needs the REPL session (asp-lua -i): checkpoints are its processes", 2)
+  end
+  local now_ns = sched.is_running() and C.asp_sched_now(S) or last_ns
+  local kind, value
+  if t == nil or t == "" then
+    if command_start == nil then error("asp.debug.back: nothing ran yet", 2) end
+    kind, value = TARGET_ITEMS, command_start
+  elseif type(t) == "string" and t:match("^#%d+$") then
+    kind, value = TARGET_ITEMS, tonumber(t:sub(2))
+  else
+    if now_ns == nil then error("asp.debug.back: no run yet", 2) end
+    kind, value = TARGET_TIME, to_ns(t, "back", now_ns)
+    if type(t) == "number" and t > 0 then
+      error("asp.debug.back: a number is seconds back from the clock and must be <= 0 (got " .. t .. ")", 2)
+    end
+  end
+  local i = C.asp_checkpoint_find(kind, value)
+  if i < 0 then error("asp.debug.back: no checkpoint at or before that point (the run's start is the earliest)", 2) end
+  local id, ci, cn = ffi.new("int32_t[1]"), ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
+  C.asp_checkpoint_get(i, id, ci, cn)
+  C.asp_checkpoint_restore(id[0], kind, value)
+  error("asp.debug.back: checkpoint " .. id[0] .. " could not be resumed", 2)
+end
+
+-- -- Inspecting ----------------------------------------------------------------------
+
+function D.where()
+  local r = { clock = nil, wall = Time(C.asp_time_wall()), streams = {} }
+  if not sched.is_running() then
+    r.mode = "no run"
+    r.text = status_line()
+    return report(r)
+  end
+  r.clock = Time(C.asp_sched_now(S))
+  r.items = items()
+  local due = next_due()
+  r.mode = (due ~= nil and due > C.asp_time_wall()) and "live" or "replay"
+  local lines = {
+    ("clock %s   wall %s   mode %s   items %d"):format(tostring(r.clock), tostring(r.wall), r.mode, r.items),
+  }
+  local nexts = {}
+  for _, u in ipairs(upcoming(256)) do
+    local k, p = sched.item(u.id)
+    if k == "stream" and nexts[p] == nil then nexts[p] = u.due end
+  end
+  for _, st in ipairs(stream.run_streams) do
+    local nx = nexts[st]
+    r.streams[#r.streams + 1] = { name = stream_name(st), events = st.delivered, next = nx and Time(nx) }
+    lines[#lines + 1] = ("  stream %-12s %8d events   next %s"):format(stream_name(st), st.delivered,
+      nx and format_ns(nx) or (st.past_done and "(live: waiting)" or "-"))
+  end
+  r.text = table.concat(lines, "\n")
+  return report(r)
+end
+
+function D.queue(k)
+  need_run("queue")
+  k = tonumber(k) or 10
+  local r = { items = {} }
+  local lines = {}
+  for i, u in ipairs(upcoming(k)) do
+    local d = describe_item(u.id)
+    r.items[i] = { due = Time(u.due), what = d }
+    lines[#lines + 1] = ("%3d. %s  %s"):format(i, format_ns(u.due), d)
+  end
+  r.text = #lines > 0 and table.concat(lines, "\n") or "(nothing queued)"
+  return report(r)
+end
+
+-- .break expr: pause after the item that makes expr true; "off" clears.
+function D.break_(expr)
+  if expr == "off" or expr == false then
+    breaks = {}
+    return report({ text = "breakpoints cleared" })
+  end
+  if expr == nil or expr == "" then
+    local lines = {}
+    for i, b in ipairs(breaks) do lines[#lines + 1] = ("break %d: %s"):format(i, b.expr) end
+    return report({ text = #lines > 0 and table.concat(lines, "\n") or "(no breakpoints)" })
+  end
+  local fn, text = compile(expr, "break")
+  breaks[#breaks + 1] = { fn = fn, expr = text }
+  return report({ text = ("break %d: %s"):format(#breaks, text) })
+end
+D["break"] = D.break_
+
+-- .watch expr: print each change of its value with the virtual time.
+function D.watch(expr)
+  if expr == "off" or expr == false then
+    watches = {}
+    return report({ text = "watches cleared" })
+  end
+  if expr == nil or expr == "" then
+    local lines = {}
+    for i, w in ipairs(watches) do lines[#lines + 1] = ("watch %d: %s = %s"):format(i, w.expr, w.last) end
+    return report({ text = #lines > 0 and table.concat(lines, "\n") or "(no watches)" })
+  end
+  local fn, text = compile(expr, "watch")
+  local w = { fn = fn, expr = text }
+  watches[#watches + 1] = w
+  local ok, v = pcall(fn)
+  w.last = ok and D.format(v, 2) or ("error: " .. tostring(v))
+  return report({ text = ("watch %d: %s = %s"):format(#watches, text, w.last) })
+end
+
+function D.checkpoints()
+  local r = { list = {} }
+  if C.asp_checkpoint_enabled() == 0 then
+    r.text = "checkpoints are off (time travel needs the REPL session)"
+    return report(r)
+  end
+  local id, ci, cn = ffi.new("int32_t[1]"), ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
+  local lines = {}
+  for i = 0, C.asp_checkpoint_count() - 1 do
+    C.asp_checkpoint_get(i, id, ci, cn)
+    r.list[#r.list + 1] = { id = id[0], items = tonumber(ci[0]), clock = Time(cn[0]) }
+    lines[#lines + 1] = ("  #%-4d %s  after %d items"):format(id[0], format_ns(cn[0]), tonumber(ci[0]))
+  end
+  r.text = ("%d checkpoints (one per %d items%s, at most a bounded number: older ones thinned)\n"):format(
+    #r.list, D.checkpoint_items,
+    D.checkpoint_seconds and (" or " .. D.checkpoint_seconds .. " s") or "") .. table.concat(lines, "\n")
+  return report(r)
+end
+
+local HELP = [[
+Commands (each is also asp.debug.<name>):
+  .step [n]           run n items (default 1)
+  .next [stream]      run until the next event of a stream (any stream by default)
+  .until <t>          run every item due at or before t (ISO time or +seconds)
+  .continue           run to the end, or on into live input; Ctrl-C pauses
+  .back [t]           travel back to time t (ISO or -seconds), to #n (after n items),
+                      or to where the last running command began
+  .where              clock, wall clock, mode and every stream
+  .queue [k]          the next k scheduled items (default 10)
+  .break [expr|off]   pause after the item that makes expr true; list; clear
+  .watch [expr|off]   print each change of expr with the virtual time; list; clear
+  .checkpoints        the checkpoints time travel can go back to
+  .help               this text
+Any other line is Lua, run in the script's global environment (=expr prints).]]
+
+function D.help()
+  return report({ text = HELP })
+end
+
+-- The REPL's commands: .name args -> D[name](args).
+local COMMANDS = {
+  step = D.step, next = D.next, ["until"] = D.until_, continue = D.continue, back = D.back,
+  where = D.where, queue = D.queue, ["break"] = D.break_, watch = D.watch,
+  checkpoints = D.checkpoints, help = D.help,
+  s = D.step, n = D.next, c = D.continue, w = D.where, q = D.queue, b = D.back,
+}
+
+function D.command(name, args)
+  local fn = COMMANDS[name]
+  if not fn then error("unknown command ." .. tostring(name) .. " (try .help)", 0) end
+  args = args and args:match("^%s*(.-)%s*$") or ""
+  if args == "" then return fn() end
+  return fn(args)
+end
+
+-- Interactive mode: asp.run returns paused at the start of the run.
+function D.interactive(on)
+  sched.interactive = on and true or false
+end
+
+sched.on_pause = function()
+  -- A new run: the checkpoints of an earlier one describe another run.
+  C.asp_checkpoint_end()
+  last_cp_items, last_cp_ns, command_start = -1, nil, nil
+  last_ns = C.asp_sched_now(S)
+  refresh_watches()
+  io.write("paused at start: ", status_line(), "\n")
+end
+
+return D

@@ -1,0 +1,22 @@
+-- The REPL driven through a pseudo-terminal (expect): each scenario of
+-- tests/repl/repl.exp is one test. See docs/repl.md.
+local bin = os.getenv("ASP_LUA") or "build/asp-lua"
+
+local function scenario(name)
+  local out = os.tmpname()
+  local ok = os.execute(("expect tests/repl/repl.exp %q %s > %q 2>&1"):format(bin, name, out))
+  local f = io.open(out)
+  local text = f and f:read("*a") or ""
+  if f then f:close() end
+  os.remove(out)
+  return ok == 0 or ok == true, text
+end
+
+describe("the REPL (asp-lua -i) on a terminal", function()
+  for _, name in ipairs({ "step_and_until", "break_and_watch", "back_is_exact", "ctrl_c" }) do
+    it(name:gsub("_", " "), function()
+      local ok, text = scenario(name)
+      assert(ok, text)
+    end)
+  end
+end)
