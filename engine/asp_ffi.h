@@ -48,6 +48,7 @@ int asp_checkpoint_get(int i, int32_t *id, int64_t *items, int64_t *ns);
 int asp_checkpoint_find(int32_t kind, int64_t target);
 void asp_checkpoint_end(void);
 void asp_repl_driving(int on);
+int asp_signals_received(void);
 
 /* -- Sources (engine/sources/) -- */
 

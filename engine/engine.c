@@ -29,6 +29,11 @@ asp_sched *asp_engine_sched(void)
     return engine_sched;
 }
 
+asp_sched *asp_engine_sched_if_made(void)
+{
+    return engine_sched;
+}
+
 void asp_engine_close(void)
 {
     asp_sched_free(engine_sched);

@@ -23,6 +23,10 @@ extern const asp_embedded_module asp_embedded_modules[];
 /* Installs the embedded Lua modules (asp, asp.*) into package.preload. */
 void asp_engine_open(lua_State *L);
 
+/* The scheduler if one was made, else NULL: never allocates (for signal
+ * handlers). */
+struct asp_sched *asp_engine_sched_if_made(void);
+
 /* Frees the scheduler, if one was made. */
 void asp_engine_close(void);
 

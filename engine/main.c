@@ -10,6 +10,7 @@
  * Shaped after luajit.c: everything runs under lua_cpcall, code runs through
  * docall with a traceback handler, and errors end the process with status 1.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "engine.h"
 #include "progress.h"
 #include "repl.h"
+#include "signals.h"
 
 static const char *progname = "asp-lua";
 
@@ -75,6 +77,11 @@ static int docall(lua_State *L, int nargs, int nres)
 
 static int report(lua_State *L, int status)
 {
+    /* A reader that went away (asp-lua x.lua | head) wants no message. */
+    if (status != 0 && asp_signals_received() == SIGPIPE) {
+        lua_pop(L, 1);
+        return status;
+    }
     if (status != 0 && !lua_isnil(L, -1)) {
         const char *msg = lua_tostring(L, -1);
         print_error(msg ? msg : "(error object is not a string)");
@@ -195,6 +202,10 @@ static int pmain(lua_State *L)
     }
     if (interactive || (script == 0 && !ran_code)) {
         if (interactive || asp_repl_is_terminal()) {
+            /* The REPL pauses on Ctrl-C itself; a paused run must not turn
+             * SIGTERM or SIGPIPE into a pause nobody resumes. */
+            signal(SIGTERM, SIG_DFL);
+            signal(SIGPIPE, SIG_DFL);
             s->status = asp_repl_run(L, script > 0 ? argv[script] : NULL);
         } else {
             /* No script and no terminal: read the script from standard input. */
@@ -215,9 +226,12 @@ int main(int argc, char **argv)
         print_error("cannot create the Lua state (out of memory)");
         return 1;
     }
+    asp_signals_install();
     status = lua_cpcall(L, pmain, &s);
     report(L, status);
     lua_close(L);
     asp_engine_close();
+    if (asp_signals_received())
+        return 128 + asp_signals_received();
     return (status != 0 || s.status != 0) ? 1 : 0;
 }

@@ -55,6 +55,7 @@ void asp_sched_start(asp_sched *s, int64_t start)
     s->now = start;
     s->seq = 0;
     s->interrupted = 0;
+    s->running = 1;
     s->budget = -1;
     s->pause_after = INT64_MAX;
     s->wall_seen = asp_time_wall();
@@ -170,6 +171,7 @@ int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t 
 
 void asp_sched_clear(asp_sched *s)
 {
+    s->running = 0;
     asp_heap_clear(&s->heap);
 }
 

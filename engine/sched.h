@@ -33,6 +33,7 @@ typedef struct asp_sched {
     uint64_t seq;       /* order of class-1 items */
     int live_sources;   /* open live sources: the run waits for them when the queue is empty */
     volatile sig_atomic_t interrupted; /* set by a signal handler */
+    volatile sig_atomic_t running;     /* between asp_sched_start and asp_sched_clear */
     uint64_t items;      /* items run since the run started (asp.stats, asp.debug) */
     int64_t run_wall_start, run_start; /* the run's wall and virtual start */
     int64_t budget;      /* items left before ASP_SCHED_PAUSED; negative: no limit */
@@ -97,7 +98,7 @@ void asp_sched_pause(asp_sched *s, int64_t budget, int64_t pause_after);
  */
 int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t *dues);
 
-/* Drops every queued item (used when a run stops or fails). */
+/* Drops every queued item and ends the run (when it stops or fails). */
 void asp_sched_clear(asp_sched *s);
 
 #endif

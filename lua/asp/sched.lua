@@ -29,6 +29,8 @@ local DONE = setmetatable({}, { __tostring = function() return "asp done" end })
 -- What a dispatcher returns to asp.run besides the C statuses (EMPTY -1,
 -- INTERRUPTED -2).
 local STOPPED = -3
+local INTERRUPTED = -2
+local SIGNAL_NAMES = { [2] = "SIGINT", [13] = "SIGPIPE (standard output closed)", [15] = "SIGTERM" }
 
 -- Item kinds and their handlers: handler(payload, id) runs the item.
 local handlers = {}
@@ -432,6 +434,17 @@ function M.run(tasks, opts)
   if ok and err == PAUSED then
     if M.on_pause then M.on_pause() end
     return
+  end
+  if ok and err == INTERRUPTED then
+    -- SIGINT, SIGTERM or a closed standard output (engine/signals.c): the
+    -- current item finished; the run ends with an error so that the script
+    -- stops too, and asp-lua exits with 128 + the signal.
+    local sig = C.asp_signals_received()
+    local items = tonumber(C.asp_sched_items(S))
+    local at = time.format_ns(C.asp_sched_now(S))
+    finish_run()
+    error(("asp.run: interrupted by %s at %s after %d items"):format(
+      SIGNAL_NAMES[sig] or ("signal " .. sig), at, items), 2)
   end
   finish_run()
   if not ok then error(tostring(err), 0) end
