@@ -21,6 +21,11 @@
  */
 #define COARSE_MARGIN_NS (2 * NS_PER_MS)
 
+static void on_wakeup(uv_async_t *async)
+{
+    (void)async; /* waking up is all it is for: asp_sched_next sees the flag */
+}
+
 asp_sched *asp_sched_new(void)
 {
     asp_sched *s = calloc(1, sizeof *s);
@@ -32,6 +37,10 @@ asp_sched *asp_sched_new(void)
         return NULL;
     }
     uv_timer_init(&s->loop, &s->timer);
+    /* libuv restarts its poll when a signal interrupts it; an interrupt
+     * wakes the loop through this handle instead. It keeps no loop alive. */
+    uv_async_init(&s->loop, &s->wakeup, on_wakeup);
+    uv_unref((uv_handle_t *)&s->wakeup);
     s->now = asp_time_wall();
     s->budget = -1;
     s->pause_after = INT64_MAX;
@@ -43,6 +52,7 @@ void asp_sched_free(asp_sched *s)
     if (!s)
         return;
     uv_close((uv_handle_t *)&s->timer, NULL);
+    uv_close((uv_handle_t *)&s->wakeup, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     uv_loop_close(&s->loop);
     asp_heap_destroy(&s->heap);
@@ -130,6 +140,7 @@ int32_t asp_sched_pending(const asp_sched *s)
 void asp_sched_interrupt(asp_sched *s)
 {
     s->interrupted = 1;
+    uv_async_send(&s->wakeup); /* async-signal-safe */
 }
 
 void asp_sched_pause(asp_sched *s, int64_t budget, int64_t pause_after)
@@ -181,14 +192,14 @@ static void on_timer(uv_timer_t *timer)
 }
 
 /* Sleeps without libuv until the wall clock reaches due (never earlier). */
-static void sleep_until(int64_t due)
+static void sleep_until(const asp_sched *s, int64_t due)
 {
     struct timespec ts = { (time_t)(due / ASP_NS_PER_SEC), (long)(due % ASP_NS_PER_SEC) };
     if (ts.tv_nsec < 0) {
         ts.tv_sec -= 1;
         ts.tv_nsec += ASP_NS_PER_SEC;
     }
-    while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR)
+    while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL) == EINTR && !s->interrupted)
         ;
 }
 
@@ -210,7 +221,7 @@ static void wait_until(asp_sched *s, int64_t due, int64_t wall)
         /* The last stretch, polling live input so that it is not held up. */
         uv_run(&s->loop, UV_RUN_NOWAIT);
     } else {
-        sleep_until(due);
+        sleep_until(s, due);
     }
 }
 

@@ -41,6 +41,7 @@ typedef struct asp_sched {
     asp_heap heap;
     uv_loop_t loop;
     uv_timer_t timer;   /* the real-time wait for the next item */
+    uv_async_t wakeup;  /* ends a real-time wait on an interrupt (signal-safe) */
 } asp_sched;
 
 asp_sched *asp_sched_new(void);

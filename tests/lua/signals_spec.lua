@@ -68,6 +68,20 @@ describe("signals", function()
     assert.matches("asp%.run: interrupted by SIGTERM at ", err)
   end)
 
+  it("SIGINT ends a run that waits in real time for an item an hour away", function()
+    local ready = ready_file()
+    local script = h.temp_script(([[
+local asp = require("asp")
+asp.run({ function()
+  local f = io.open(%q, "w"); f:close()
+  asp.sleep(3600)
+end })
+]]):format(ready))
+    local err, rc = signal_run(script, ready, { "INT" })
+    assert.are.equal(130, rc)
+    assert.matches("asp%.run: interrupted by SIGINT", err)
+  end)
+
   it("a second SIGINT ends a callback that never returns", function()
     local ready = ready_file()
     local script = h.temp_script(([[
