@@ -34,7 +34,7 @@ static void usage(FILE *out)
         "  script.lua  run the script; its arguments are in the table arg\n"
         "  -e code     run the string code (may be given several times)\n"
         "  -           run the script read from standard input\n"
-        "  -i          interactive REPL (after running the script, if any)\n"
+        "  -i          interactive REPL; a script's asp.run then pauses at its start\n"
         "  -v          print the version\n"
         "  --progress  show the progress of long replays on stderr (default: when it is a terminal)\n"
         "  --no-progress  never show it\n"
