@@ -1,0 +1,160 @@
+/*
+ * The live journal; see journal.h.
+ */
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int journal_fd = -1;
+/* This process's cursors, one per kind of record: lines are taken back when
+ * the scheduler reaches their arrival time, wall readings when the run reads
+ * the wall, so the two are consumed in orders of their own. */
+static int64_t line_cur, wall_cur;
+static int64_t size;    /* the file's size as this process last saw it */
+
+int asp_journal_open(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    asp_journal_close();
+    journal_fd = fd;
+    line_cur = wall_cur = size = 0;
+    return 0;
+}
+
+void asp_journal_close(void)
+{
+    if (journal_fd >= 0)
+        close(journal_fd);
+    journal_fd = -1;
+}
+
+int asp_journal_on(void)
+{
+    return journal_fd >= 0;
+}
+
+/* Reads the header at *cur; 0, or -1 at the end or on a short read. */
+static int head_at(int64_t cur, asp_journal_head *h)
+{
+    if (cur >= size)
+        return -1;
+    if (pread(journal_fd, h, sizeof *h, (off_t)cur) != (ssize_t)sizeof *h) {
+        asp_journal_close(); /* a torn journal cannot be replayed faithfully */
+        return -1;
+    }
+    return 0;
+}
+
+/* Moves *cur to the next record of this kind; 0, or -1 when there is none. */
+static int seek_kind(int32_t kind, int64_t *cur, asp_journal_head *h)
+{
+    while (head_at(*cur, h) == 0) {
+        if (h->kind == kind)
+            return 0;
+        *cur += (int64_t)(sizeof *h + h->len);
+    }
+    if (*cur > size)
+        *cur = size;
+    return -1;
+}
+
+int asp_journal_replaying(void)
+{
+    asp_journal_head h;
+    struct stat st;
+    if (journal_fd < 0)
+        return 0;
+    if (fstat(journal_fd, &st) == 0)
+        size = st.st_size;
+    seek_kind(ASP_JOURNAL_LINE, &line_cur, &h);
+    seek_kind(ASP_JOURNAL_WALL, &wall_cur, &h);
+    return journal_fd >= 0 && (line_cur < size || wall_cur < size);
+}
+
+static int write_all(const void *p, size_t n, int64_t at)
+{
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = pwrite(journal_fd, c, n, (off_t)at);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+        at += w;
+    }
+    return 0;
+}
+
+/* Appends at the end of what this process has replayed (the end of the
+ * file, since it appends only once both cursors reached it). */
+static void append(int32_t kind, int32_t source, int64_t time, const char *data, size_t len)
+{
+    asp_journal_head h;
+    int64_t at = size;
+    memset(&h, 0, sizeof h);
+    h.kind = kind;
+    h.source = source;
+    h.time = time;
+    h.len = (uint32_t)len;
+    if (write_all(&h, sizeof h, at) != 0 || (len && write_all(data, len, at + (int64_t)sizeof h) != 0)) {
+        asp_journal_close(); /* a journal with a hole would replay wrongly */
+        return;
+    }
+    size = line_cur = wall_cur = at + (int64_t)(sizeof h + len);
+}
+
+void asp_journal_line(int32_t source, int64_t arrival, const char *data, size_t len)
+{
+    if (journal_fd < 0 || asp_journal_replaying())
+        return;
+    append(ASP_JOURNAL_LINE, source, arrival, data, len);
+}
+
+int asp_journal_peek(asp_journal_head *h)
+{
+    if (journal_fd < 0)
+        return -1;
+    return seek_kind(ASP_JOURNAL_LINE, &line_cur, h);
+}
+
+int64_t asp_journal_take(asp_journal_head *h, char *buf, size_t cap)
+{
+    size_t n;
+    if (asp_journal_peek(h) != 0)
+        return -1;
+    n = h->len < cap ? h->len : cap;
+    if (n > 0 && pread(journal_fd, buf, n, (off_t)(line_cur + (int64_t)sizeof *h)) != (ssize_t)n) {
+        asp_journal_close();
+        return -1;
+    }
+    line_cur += (int64_t)(sizeof *h + h->len);
+    return h->len;
+}
+
+int64_t asp_journal_wall(int64_t wall)
+{
+    asp_journal_head h;
+    if (journal_fd < 0)
+        return wall;
+    if (asp_journal_replaying() && seek_kind(ASP_JOURNAL_WALL, &wall_cur, &h) == 0) {
+        wall_cur += (int64_t)(sizeof h + h.len);
+        return h.time;
+    }
+    if (!asp_journal_replaying())
+        append(ASP_JOURNAL_WALL, 0, wall, NULL, 0);
+    return wall;
+}
+
+int64_t asp_journal_offset(void)
+{
+    return line_cur > wall_cur ? line_cur : wall_cur;
+}

@@ -1,0 +1,62 @@
+/*
+ * The live journal: what arrived live in a REPL session, so that going back
+ * into a live period replays it exactly and then returns to live input.
+ *
+ * One file per session, shared by every process of it (docs/repl.md): the
+ * foreground appends each live line as it arrives (which source, its arrival
+ * wall time, its bytes) and each wall-clock reading the run depends on. A
+ * checkpoint is a forked copy of the foreground, so it carries the journal
+ * offset of its moment in its own memory. When it is resumed, the records
+ * after that offset are what happened next: it takes them back, in order,
+ * instead of reading its sources, until the journal is exhausted; then it
+ * reads live again and appends.
+ *
+ * Outside a session the journal is off and every call costs one branch.
+ */
+#ifndef ASP_JOURNAL_H
+#define ASP_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { ASP_JOURNAL_LINE = 1, ASP_JOURNAL_WALL = 2 };
+
+/* A record's header, as stored. */
+typedef struct asp_journal_head {
+    int32_t kind;    /* ASP_JOURNAL_LINE or ASP_JOURNAL_WALL */
+    int32_t source;  /* the live source's number in its run (lines) */
+    int64_t time;    /* arrival wall time (lines), or the reading (wall) */
+    uint32_t len;    /* bytes that follow (lines) */
+    uint32_t pad;
+} asp_journal_head;
+
+/* Starts journaling into a new file at path (kept open; unlinked by the
+ * caller when it likes). Returns 0, or -1 with errno set. */
+int asp_journal_open(const char *path);
+/* Ends journaling in this process. */
+void asp_journal_close(void);
+int asp_journal_on(void);
+
+/* Appends a line that arrived (foreground). No-op when off or replaying. */
+void asp_journal_line(int32_t source, int64_t arrival, const char *data, size_t len);
+
+/*
+ * A wall-clock reading that the run depends on: while replaying, returns the
+ * journaled one (and consumes it); otherwise journals `wall` and returns it.
+ */
+int64_t asp_journal_wall(int64_t wall);
+
+/* True while records remain after this process's offset. */
+int asp_journal_replaying(void);
+/* The next record's header without consuming it; 0, or -1 when none. */
+int asp_journal_peek(asp_journal_head *h);
+/*
+ * Consumes the next record, copying at most cap bytes of its body into buf
+ * (the rest is skipped); returns the body's full length, or -1 when none.
+ */
+int64_t asp_journal_take(asp_journal_head *h, char *buf, size_t cap);
+
+/* This process's offset, for tests. */
+int64_t asp_journal_offset(void);
+
+#endif
