@@ -49,6 +49,7 @@ int asp_checkpoint_find(int32_t kind, int64_t target);
 void asp_checkpoint_end(void);
 void asp_repl_driving(int on);
 int asp_signals_received(void);
+int64_t asp_journal_wall(int64_t wall);
 
 /* -- Sources (engine/sources/) -- */
 

@@ -2,6 +2,7 @@
  * Checkpoints as forked processes; see checkpoint.h and docs/repl.md.
  */
 #include "checkpoint.h"
+#include "journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -152,6 +153,18 @@ static void supervise(void)
     _exit(status_out);
 }
 
+/* The session's live journal: a file every process of the session shares
+ * through the inherited descriptor; unlinked at once, so nothing is left
+ * behind however the session ends. Without it, time travel still works for
+ * runs without live input. */
+static void open_journal(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/asp-lua-journal-%ld", (long)getpid());
+    if (asp_journal_open(path) == 0)
+        unlink(path);
+}
+
 int asp_checkpoint_session(int max)
 {
     pid_t pid;
@@ -184,6 +197,7 @@ int asp_checkpoint_session(int max)
     shm->foreground = getpid();
     asp_cps_init(&cps, max);
     enabled = 1;
+    open_journal();
     return 0;
 }
 
@@ -265,6 +279,9 @@ static void wait_for_resume(int fd)
     generation++;
     /* libuv's epoll instance was shared with the process that forked us. */
     uv_loop_fork(&asp_engine_sched()->loop);
+    /* What arrived live after this checkpoint was read by the processes
+     * after it: it comes back from the journal, not from the sources. */
+    asp_journal_resumed();
 }
 
 int asp_checkpoint_take(int64_t items, int64_t ns)

@@ -5,9 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "asp_ffi.h"
 
 static int journal_fd = -1;
 /* This process's cursors, one per kind of record: lines are taken back when
@@ -152,6 +155,53 @@ int64_t asp_journal_wall(int64_t wall)
     if (!asp_journal_replaying())
         append(ASP_JOURNAL_WALL, 0, wall, NULL, 0);
     return wall;
+}
+
+static asp_journal_inject_fn inject_line;
+static asp_journal_hold_fn hold_sources;
+static int holding;
+
+void asp_journal_set_sources(asp_journal_inject_fn inject, asp_journal_hold_fn hold)
+{
+    inject_line = inject;
+    hold_sources = hold;
+}
+
+static void hold(int on)
+{
+    if (holding != on && hold_sources)
+        hold_sources(on);
+    holding = on;
+}
+
+void asp_journal_resumed(void)
+{
+    if (asp_journal_replaying())
+        hold(1);
+}
+
+void asp_journal_feed(int64_t until)
+{
+    static char *buf;     /* grows to the longest line replayed */
+    static size_t cap;
+    asp_journal_head h;
+    while (asp_journal_peek(&h) == 0 && h.time <= until) {
+        int64_t n;
+        if (h.len > cap) {
+            char *b = realloc(buf, h.len);
+            if (!b)
+                break;
+            buf = b;
+            cap = h.len;
+        }
+        n = asp_journal_take(&h, buf, cap);
+        if (n < 0)
+            break;
+        if (inject_line)
+            inject_line(h.source, h.time, buf, (size_t)n);
+    }
+    if (holding && !asp_journal_replaying())
+        hold(0);
 }
 
 int64_t asp_journal_offset(void)

@@ -56,6 +56,27 @@ int asp_journal_peek(asp_journal_head *h);
  */
 int64_t asp_journal_take(asp_journal_head *h, char *buf, size_t cap);
 
+/*
+ * The live sources' side (engine/sources/live.c registers it): inject puts a
+ * journaled line back into source number `source` as if it had just arrived
+ * at `arrival`; hold(1) stops reading every live source (their input was
+ * read already, by the process that journaled it), hold(0) reads again.
+ */
+typedef void (*asp_journal_inject_fn)(int32_t source, int64_t arrival, const char *data, size_t len);
+typedef void (*asp_journal_hold_fn)(int on);
+void asp_journal_set_sources(asp_journal_inject_fn inject, asp_journal_hold_fn hold);
+
+/*
+ * Takes back every journaled line that arrived at or before `until` (the
+ * due time of the next item: in the original run, such a line came in while
+ * the engine waited for that item); when the journal runs out, live sources
+ * read again. Called by the scheduler before each item, while replaying.
+ */
+void asp_journal_feed(int64_t until);
+
+/* A checkpoint was resumed: hold live input while the journal replays. */
+void asp_journal_resumed(void);
+
 /* This process's offset, for tests. */
 int64_t asp_journal_offset(void);
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "asp_ffi.h"
+#include "journal.h"
 #include "time.h"
 
 #define CLASS_OTHER (UINT64_C(1) << 63)
@@ -235,6 +236,10 @@ int32_t asp_sched_next(asp_sched *s)
         }
         if (s->budget == 0)
             return ASP_SCHED_PAUSED;
+        /* Time travel into a live period: what arrived then comes back
+         * from the journal, each line before the first item due after it. */
+        if (asp_journal_on() && asp_journal_replaying())
+            asp_journal_feed(s->heap.count ? asp_heap_top(&s->heap)->due : INT64_MAX);
         if (s->heap.count == 0) {
             if (s->live_sources <= 0)
                 return ASP_SCHED_EMPTY;

@@ -130,7 +130,9 @@ local function go_live(st)
     st.on_live_start()
   end
   if st.future and not st.native then
-    sched.start_task_at(C.asp_sched_wall(S), "the producer of " .. st:describe(), run_producer, st)
+    -- The wall clock decides when the producer starts: in a REPL session it
+    -- is journaled, so that travelling back into the live period replays it.
+    sched.start_task_at(C.asp_journal_wall(C.asp_sched_wall(S)), "the producer of " .. st:describe(), run_producer, st)
   end
 end
 
