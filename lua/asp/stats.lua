@@ -19,7 +19,12 @@ function M.stats()
       delivered = st.delivered,
       out_of_order = st.out_of_order,
       skipped = skipped_of(st.past) + (st.future ~= st.past and skipped_of(st.future) or 0),
+      errors = st.errors,
     }
+    local f = st.future
+    if type(f) == "table" and f.exec then
+      streams[i].exit_status, streams[i].exit_signal = f.exit_status, f.exit_signal
+    end
   end
   local wall0 = C.asp_sched_run_wall_start(S)
   local now = C.asp_sched_now(S)
