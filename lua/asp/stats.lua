@@ -19,7 +19,7 @@ function M.stats()
       delivered = st.delivered,
       out_of_order = st.out_of_order,
       skipped = skipped_of(st.past) + (st.future ~= st.past and skipped_of(st.future) or 0),
-      errors = st.errors,
+      errors = st.log_errors and st.errors or nil, -- on_error = 'log' only
     }
     local f = st.future
     if type(f) == "table" and f.exec then
