@@ -234,6 +234,15 @@ local function make(fname, label, opts, extra, start)
       error(fname .. ": unknown option '" .. tostring(k) .. "'", 3)
     end
   end
+  for _, k in ipairs { "buffer", "max_line" } do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= "number" or v < 1 or v > 0x7fffffff or v % 1 ~= 0) then
+      error(fname .. ": option '" .. k .. "' must be a number of bytes from 1 to 2^31-1 (got " .. tostring(v) .. ")", 3)
+    end
+  end
+  if opts.name ~= nil and type(opts.name) ~= "string" then
+    error(fname .. ": option 'name' must be a string (got " .. type(opts.name) .. ")", 3)
+  end
   local fmt = opts.format or "lines"
   if fmt ~= "lines" and fmt ~= "csv" and fmt ~= "json" then
     error(fname .. ": option 'format' must be 'lines', 'csv' or 'json' (got " .. tostring(fmt) .. ")", 3)
@@ -328,6 +337,9 @@ end
 
 function M.tail(path, opts)
   if type(path) ~= "string" then error("asp.tail: bad argument #1 (a file path expected)", 2) end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("asp.tail: bad argument #2 (a table of options expected, got " .. type(opts) .. ")", 2)
+  end
   return make("asp.tail", path, opts, nil, function(_, l)
     return C.asp_live_tail(l, path, -1, err_buf, 512)
   end)

@@ -11,7 +11,10 @@ local function skipped_of(src)
   return 0
 end
 
-function M.stats()
+function M.stats(...)
+  if select("#", ...) > 0 then
+    error("asp.stats: bad argument #1 (no argument expected, got " .. type((...)) .. ")", 2)
+  end
   local streams = {}
   for i, st in ipairs(stream.run_streams) do
     streams[i] = {
