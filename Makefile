@@ -97,3 +97,12 @@ clean:
 bench:
 	@$(MAKE) --no-print-directory BUILD=build/bench OPT=-O2 SAN= build/bench/asp-lua
 	build/bench/asp-lua bench/run.lua build/bench/asp-lua
+
+# make soak: a live TCP source at SOAK_RATE lines/s for SOAK_SECONDS s (not
+# part of make test); prints lines in/out, lost, peak RSS.
+SOAK_RATE ?= 200000
+SOAK_SECONDS ?= 30
+.PHONY: soak
+soak: $(BUILD)/asp-lua
+	ASP_LUA=$(BUILD)/asp-lua $(BUILD)/asp-lua tests/load/receiver.lua \
+	  $$(($(SOAK_RATE) * $(SOAK_SECONDS))) $(SOAK_RATE)

@@ -115,6 +115,8 @@ void asp_live_resume(asp_live *l);
 size_t asp_live_buffered(const asp_live *l);
 const char *asp_live_error(const asp_live *l);
 int64_t asp_live_exit_status(const asp_live *l);
+int asp_live_exited(const asp_live *l);
+void asp_live_set_name(asp_live *l, const char *name);
 void asp_live_close(asp_live *l);
 /* JSON lines, flattened: an array or object token is followed by its n
  * elements (an object's as key, value pairs). type: 0 null, 1 false, 2 true,

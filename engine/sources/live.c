@@ -18,12 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uv.h>
 
 #include "asp_ffi.h"
 #include "sched.h"
+#include "sources/lines.h"
 #include "time.h"
 
 #define READ_CHUNK (64u << 10)
@@ -44,8 +47,7 @@ struct conn {
     } h;
     asp_live *owner;
     conn *next;
-    char *part;          /* a line not ended yet */
-    size_t plen, pcap;
+    asp_linebuf lb;      /* a line not ended yet */
     int closing;
 };
 
@@ -77,8 +79,12 @@ struct asp_live {
     int64_t pos, watch_size, watch_mtime;
     dev_t dev;
     ino_t ino;
+    int64_t arrival;     /* of the bytes being split */
     conn filepart;       /* the partial line of a file source (no handle) */
-    int64_t exit_status;
+    int64_t exit_status; /* the exit code, or -signal */
+    int exited, out_eof; /* asp.exec: the process exited; its output ended */
+    int deleted;         /* asp.tail: the path is gone (warned once) */
+    char name[200];      /* the source's name, for warnings */
 };
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
@@ -118,6 +124,17 @@ static void fail(asp_live *l, const char *fmt, const char *a, const char *b)
 
 static void pause_reading(asp_live *l);
 
+/* A warning on stderr, naming the source. */
+static void warn(const asp_live *l, const char *what, const char *detail)
+{
+    fprintf(stderr, "%s: warning: %s%s\n", l->name[0] ? l->name : "asp live source", what, detail);
+}
+
+void asp_live_set_name(asp_live *l, const char *name)
+{
+    snprintf(l->name, sizeof l->name, "%s", name);
+}
+
 static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
 {
     uint32_t n32;
@@ -154,52 +171,50 @@ static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
     return 0;
 }
 
-/* Cuts data into lines; what follows the last newline waits in c->part. */
+static int push_line_cb(void *ctx, const char *line, size_t len)
+{
+    asp_live *l = ctx;
+    push_line(l, line, len, l->arrival);
+    return l->failed;
+}
+
+/* Cuts data into lines (lines.c); what follows the last newline waits in c->lb. */
 static void take_bytes(asp_live *l, conn *c, const char *data, size_t n, int64_t arrival)
 {
-    size_t i = 0;
-    while (i < n && !l->failed) {
-        const char *nl = memchr(data + i, '\n', n - i);
-        size_t k = nl ? (size_t)(nl - (data + i)) : n - i;
-        if (c->plen + k > l->max_line) {
-            char lim[32];
-            snprintf(lim, sizeof lim, "%zu", l->max_line);
-            fail(l, "a line is longer than %s bytes%s", lim, "");
-            return;
-        }
-        if (!nl || c->plen > 0) {
-            if (c->plen + k > c->pcap) {
-                size_t cap = c->pcap ? c->pcap : 256;
-                char *p;
-                while (cap < c->plen + k)
-                    cap *= 2;
-                p = realloc(c->part, cap);
-                if (!p) {
-                    fail(l, "out of memory%s%s", "", "");
-                    return;
-                }
-                c->part = p;
-                c->pcap = cap;
-            }
-            memcpy(c->part + c->plen, data + i, k);
-            c->plen += k;
-            if (!nl)
-                return;
-            push_line(l, c->part, c->plen, arrival);
-            c->plen = 0;
-        } else {
-            push_line(l, data + i, k, arrival);
-        }
-        i += k + 1;
+    int rc;
+    if (l->failed)
+        return;
+    l->arrival = arrival;
+    rc = asp_lines_take(&c->lb, data, n, l->max_line, push_line_cb, l);
+    if (rc == ASP_LINES_TOO_LONG) {
+        char lim[32];
+        snprintf(lim, sizeof lim, "%zu", l->max_line);
+        fail(l, "a line is longer than %s bytes (max_line)%s", lim, "");
+    } else if (rc == ASP_LINES_NOMEM) {
+        fail(l, "out of memory%s%s", "", "");
     }
 }
 
 /* At the end of a connection, a last line without its newline is a line. */
 static void flush_part(asp_live *l, conn *c)
 {
-    if (c->plen > 0 && !l->failed)
-        push_line(l, c->part, c->plen, asp_time_wall());
-    c->plen = 0;
+    if (c->lb.plen > 0 && !l->failed)
+        push_line(l, c->lb.part, c->lb.plen, asp_time_wall());
+    c->lb.plen = 0;
+}
+
+/* Shows the start of a partial line in a warning. */
+static void describe_part(const conn *c, char *out, size_t outlen)
+{
+    size_t n = c->lb.plen < 60 ? c->lb.plen : 60, k = 0;
+    for (size_t i = 0; i < n && k + 5 < outlen; i++) {
+        unsigned char ch = (unsigned char)c->lb.part[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\')
+            out[k++] = (char)ch;
+        else
+            k += (size_t)snprintf(out + k, outlen - k, "\\x%02x", ch);
+    }
+    out[k < outlen ? k : outlen - 1] = '\0';
 }
 
 int asp_live_pop(asp_live *l, asp_line *out)
@@ -275,7 +290,7 @@ static void free_live(asp_live *l)
     free(l->q);
     free(l->rbuf);
     free(l->path);
-    free(l->filepart.part);
+    asp_linebuf_free(&l->filepart.lb);
     free(l);
 }
 
@@ -295,7 +310,7 @@ static void on_conn_closed(uv_handle_t *h)
 {
     conn *c = h->data;
     asp_live *l = c->owner;
-    free(c->part);
+    asp_linebuf_free(&c->lb);
     free(c);
     handle_gone(l);
 }
@@ -396,14 +411,45 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
-    /* End of this connection (EOF, reset or any other error). */
-    flush_part(l, c);
+    /* End of this connection. At its orderly end (EOF), a last line without
+     * its newline is a line (over the network, with a warning: the peer may
+     * have stopped mid-line). After a reset or another error the bytes of an
+     * unfinished line are known to be cut: they are dropped, with a warning
+     * naming the source and showing them. Complete lines are all delivered. */
+    if (c->lb.plen > 0 && !l->failed && !l->closing) {
+        char shown[400], msg[600];
+        describe_part(c, shown, sizeof shown);
+        if (nread == UV_EOF) {
+            if (l->kind == K_TCP || l->kind == K_LISTEN) {
+                snprintf(msg, sizeof msg, "the peer closed the connection in the middle of a line: "
+                         "its %zu bytes are delivered as a line: ", c->lb.plen);
+                warn(l, msg, shown);
+            }
+            flush_part(l, c);
+        } else {
+            snprintf(msg, sizeof msg, "connection lost (%s) in the middle of a line: "
+                     "dropped its %zu bytes: ", uv_strerror((int)nread), c->lb.plen);
+            warn(l, msg, shown);
+            c->lb.plen = 0;
+        }
+    } else if (nread != UV_EOF && !l->closing) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "connection lost (%s)", uv_strerror((int)nread));
+        warn(l, msg, "");
+    }
     close_conn(l, c);
     if (l->kind == K_LISTEN)
         return; /* the server goes on with its other clients */
     if (l->kind == K_TCP && l->reconnect && !l->closing) {
         reconnect_later(l);
         return;
+    }
+    if (l->kind == K_EXEC) {
+        /* The stream ends once the process has exited too, so that its
+         * status is known when the stream ends. */
+        l->out_eof = 1;
+        if (!l->exited)
+            return;
     }
     end_source(l);
 }
@@ -664,8 +710,20 @@ static void poll_file(asp_live *l)
             /* Truncated: start again at its beginning. */
             lseek(l->fd, 0, SEEK_SET);
             l->pos = 0;
-            l->filepart.plen = 0;
-        } else if (stat(l->path, &named) == 0 && (named.st_ino != l->ino || named.st_dev != l->dev)) {
+            if (l->filepart.lb.plen > 0) {
+                char n[32];
+                snprintf(n, sizeof n, "%zu", l->filepart.lb.plen);
+                warn(l, "the file was truncated: dropped its unfinished last line of bytes: ", n);
+            }
+            l->filepart.lb.plen = 0;
+        } else if (stat(l->path, &named) != 0) {
+            /* Deleted (or renamed away): what remains of the open file is
+             * read; then the source waits for the path to exist again. */
+            if (!l->deleted) {
+                l->deleted = 1;
+                warn(l, "the file is gone: ", "reading what remains of it, then waiting for it to be created again");
+            }
+        } else if (named.st_ino != l->ino || named.st_dev != l->dev) {
             /* Rotated: the old file is read to its end above; go on with the new one. */
             int fd = open(l->path, O_RDONLY | O_CLOEXEC);
             if (fd >= 0) {
@@ -675,6 +733,10 @@ static void poll_file(asp_live *l)
                 l->pos = 0;
                 l->ino = named.st_ino;
                 l->dev = named.st_dev;
+                if (l->deleted) {
+                    l->deleted = 0;
+                    warn(l, "the file exists again: ", "reading it from its start");
+                }
             }
         }
     }
@@ -781,7 +843,10 @@ static void on_exit_proc(uv_process_t *p, int64_t status, int signal)
 {
     asp_live *l = p->data;
     l->exit_status = signal ? -signal : status;
+    l->exited = 1;
     close_handle(l, (uv_handle_t *)p);
+    if (l->out_eof)
+        end_source(l);
 }
 
 int asp_live_exec(asp_live *l, const char *const *argv, char *err, size_t errlen)
@@ -832,6 +897,32 @@ int64_t asp_live_exit_status(const asp_live *l)
     return l->exit_status;
 }
 
+int asp_live_exited(const asp_live *l)
+{
+    return l->exited;
+}
+
+/* Kills and reaps a process still running when its source closes, so that
+ * no zombie remains: SIGTERM, up to 1 s to exit, then SIGKILL. Its handle
+ * is closed first, so libuv no longer waits for it. */
+static void reap(asp_live *l)
+{
+    int pid = l->proc.pid, st;
+    struct timespec ts = { 0, 5 * 1000 * 1000 };
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 200; i++) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            return; /* reaped (or already reaped by libuv) */
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+}
+
 /* -- Closing -- */
 
 void asp_live_close(asp_live *l)
@@ -853,9 +944,9 @@ void asp_live_close(asp_live *l)
         close_handle(l, (uv_handle_t *)&l->udp);
     if (l->has_timer)
         close_handle(l, (uv_handle_t *)&l->timer);
-    if (l->has_proc && !uv_is_closing((uv_handle_t *)&l->proc)) {
-        uv_process_kill(&l->proc, SIGTERM);
+    if (l->has_proc && !l->exited) {
         close_handle(l, (uv_handle_t *)&l->proc);
+        reap(l);
     }
     if (l->handles == 0) {
         free_live(l);

@@ -120,6 +120,15 @@ static int read_chunk(asp_csvfile *f)
         snprintf(f->err, sizeof f->err, "read error: %s", zerr == Z_ERRNO ? strerror(errno) : m);
         return -1;
     }
+    if (n == 0 && !f->follow) {
+        /* zlib reports a gzip stream cut short only through gzerror. */
+        int zerr;
+        (void)gzerror(f->gz, &zerr);
+        if (zerr == Z_BUF_ERROR) {
+            snprintf(f->err, sizeof f->err, "truncated compressed file (unexpected end of the gzip data)");
+            return -1;
+        }
+    }
     f->have = (size_t)n;
     f->used = 0;
     return n;

@@ -141,6 +141,7 @@ function Source:_open()
     local l = C.asp_live_new(self.buffer, self.max_line)
     if l == nil then error(self.name .. ": out of memory", 0) end
     self.l = l
+    C.asp_live_set_name(l, self.name)
     local rc = self.start(self, l)
     if rc ~= 0 then
       C.asp_live_close(l)
@@ -168,10 +169,32 @@ function Source:_pull()
     elseif rc == 0 then
       return false
     elseif rc == -1 then
+      if self.exec then self:exited() end
       return nil
     else
       error(self.name .. ": " .. ffi_string(C.asp_live_error(l)), 0)
     end
+  end
+end
+
+-- asp.exec: the process exited (its output ended before). Its status goes
+-- into asp.stats(); a non-zero status or a signal is a warning on stderr, or
+-- with check = true an error of the run (after every line was delivered).
+function Source:exited()
+  if self.exit_status ~= nil or self.l == nil or C.asp_live_exited(self.l) == 0 then return end
+  local st = tonumber(C.asp_live_exit_status(self.l))
+  local what
+  if st < 0 then
+    self.exit_signal = -st
+    self.exit_status = 128 - st
+    what = "was killed by signal " .. (-st)
+  else
+    self.exit_status = st
+    if st ~= 0 then what = "exited with status " .. st end
+  end
+  if what then
+    if self.check then error(self.name .. ": the process " .. what .. " (check = true)", 0) end
+    io.stderr:write(self.name .. ": warning: the process " .. what .. "\n")
   end
 end
 
@@ -210,6 +233,15 @@ local function make(fname, label, opts, extra, start)
     if type(k) ~= "number" and not COMMON[k] and not (extra and extra[k]) then
       error(fname .. ": unknown option '" .. tostring(k) .. "'", 3)
     end
+  end
+  for _, k in ipairs { "buffer", "max_line" } do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= "number" or v < 1 or v > 0x7fffffff or v % 1 ~= 0) then
+      error(fname .. ": option '" .. k .. "' must be a number of bytes from 1 to 2^31-1 (got " .. tostring(v) .. ")", 3)
+    end
+  end
+  if opts.name ~= nil and type(opts.name) ~= "string" then
+    error(fname .. ": option 'name' must be a string (got " .. type(opts.name) .. ")", 3)
   end
   local fmt = opts.format or "lines"
   if fmt ~= "lines" and fmt ~= "csv" and fmt ~= "json" then
@@ -287,6 +319,7 @@ local function bound(fname, opts, fn)
   end
   self.l = ffi.gc(l, C.asp_live_close)
   self.name = opts.name or (fname .. " " .. host .. ":" .. C.asp_live_port(l))
+  C.asp_live_set_name(l, self.name)
   return self
 end
 
@@ -304,6 +337,9 @@ end
 
 function M.tail(path, opts)
   if type(path) ~= "string" then error("asp.tail: bad argument #1 (a file path expected)", 2) end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("asp.tail: bad argument #2 (a table of options expected, got " .. type(opts) .. ")", 2)
+  end
   return make("asp.tail", path, opts, nil, function(_, l)
     return C.asp_live_tail(l, path, -1, err_buf, 512)
   end)
@@ -318,10 +354,14 @@ function M.exec(opts)
   local cargv = ffi.new("const char *[?]", #argv + 1)
   for i = 1, #argv do cargv[i - 1] = argv[i] end
   cargv[#argv] = nil
-  local self = make("asp.exec", table.concat(argv, " "), opts, nil, function(s, l)
+  if opts.check ~= nil and type(opts.check) ~= "boolean" then
+    error("asp.exec: option 'check' must be a boolean (got " .. type(opts.check) .. ")", 2)
+  end
+  local self = make("asp.exec", table.concat(argv, " "), opts, { check = true }, function(s, l)
     s.keep = { argv, cargv }
     return C.asp_live_exec(l, cargv, err_buf, 512)
   end)
+  self.exec, self.check = true, opts.check == true
   return self
 end
 

@@ -11,7 +11,10 @@ local function skipped_of(src)
   return 0
 end
 
-function M.stats()
+function M.stats(...)
+  if select("#", ...) > 0 then
+    error("asp.stats: bad argument #1 (no argument expected, got " .. type((...)) .. ")", 2)
+  end
   local streams = {}
   for i, st in ipairs(stream.run_streams) do
     streams[i] = {
@@ -19,7 +22,12 @@ function M.stats()
       delivered = st.delivered,
       out_of_order = st.out_of_order,
       skipped = skipped_of(st.past) + (st.future ~= st.past and skipped_of(st.future) or 0),
+      errors = st.log_errors and st.errors or nil, -- on_error = 'log' only
     }
+    local f = st.future
+    if type(f) == "table" and f.exec then
+      streams[i].exit_status, streams[i].exit_signal = f.exit_status, f.exit_signal
+    end
   end
   local wall0 = C.asp_sched_run_wall_start(S)
   local now = C.asp_sched_now(S)

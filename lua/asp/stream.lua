@@ -32,9 +32,19 @@ local natives = {}   -- native future sources opened in this run, closed when it
 
 local methods, stream_mt = task.class(function(st) M.start(st) end)
 
+-- Where an asp.csv past is (the line of the record last read, which is the
+-- event being delivered while its callback runs), as " at path:line".
+local function position(st)
+  local p = st.past
+  if st.past_done or type(p) ~= "table" or type(p.path) ~= "string" or p.f == nil then return "" end
+  local line = tonumber(p.row.line)
+  if not line or line < 1 then return "" end
+  return " at " .. p.path .. ":" .. line
+end
+
 function methods:describe()
-  if self.name then return "stream '" .. self.name .. "'" end
-  if self.order then return "stream #" .. self.order end
+  if self.name then return "stream '" .. self.name .. "'" .. position(self) end
+  if self.order then return "stream #" .. self.order .. position(self) end
   return "a stream"
 end
 
@@ -173,7 +183,27 @@ end
 
 -- -- Delivery -----------------------------------------------------------------
 
+-- on_error = "log": an error of the callback is written on stderr with its
+-- context, and the stream goes on with its next event.
+local function log_error(st, t, err)
+  st.errors = st.errors + 1
+  io.stderr:write(("asp.run: error at %s in %s (event at %s): %s (on_error = 'log': going on)\n"):format(
+    time.format_ns(C.asp_sched_now(S)), st:describe(), tostring(t), tostring(err)))
+end
+
+local function call_logged(st, t, v)
+  local ok, err
+  if st.unpack and type(v) == "table" then
+    ok, err = pcall(st.callback, t, unpack(v))
+  else
+    ok, err = pcall(st.callback, t, v)
+  end
+  if ok then st.delivered = st.delivered + 1 else log_error(st, t, err) end
+  advance(st)
+end
+
 local function call(st, t, v)
+  if st.log_errors then return call_logged(st, t, v) end
   if st.unpack then
     if type(v) ~= "table" then
       error(("asp.process_stream: %s: unpack is set but the value is a %s (an array expected)"):format(
@@ -264,7 +294,7 @@ end
 
 local OPTIONS = {
   callback = true, past = true, future = true, on_start = true,
-  on_live_start = true, unpack = true, name = true,
+  on_live_start = true, unpack = true, name = true, on_error = true,
 }
 
 function M.process_stream(opts)
@@ -273,6 +303,9 @@ function M.process_stream(opts)
   task.check_function(F, opts, "callback", true)
   task.check_function(F, opts, "on_start")
   task.check_function(F, opts, "on_live_start")
+  if opts.on_error ~= nil and opts.on_error ~= "error" and opts.on_error ~= "log" then
+    error(F .. ": option 'on_error' must be 'error' or 'log' (got " .. tostring(opts.on_error) .. ")", 2)
+  end
   if opts.name ~= nil and type(opts.name) ~= "string" then
     error(F .. ": option 'name' must be a string (got " .. type(opts.name) .. ")", 2)
   end
@@ -280,7 +313,7 @@ function M.process_stream(opts)
     callback = opts.callback, on_start = opts.on_start, on_live_start = opts.on_live_start,
     unpack = opts.unpack and true or false, name = opts.name,
     past = opts.past, future = opts.future,
-    read = 0, delivered = 0, out_of_order = 0, clock = Clock(0, -0x7fffffffffffffffLL),
+    read = 0, delivered = 0, out_of_order = 0, errors = 0, log_errors = opts.on_error == "log", clock = Clock(0, -0x7fffffffffffffffLL),
     fifo = {}, fifo_head = 1, fifo_tail = 0,
     past_done = false, waiting = false, producer_done = false, native = false, pulling = false,
   }, stream_mt)

@@ -304,7 +304,7 @@ describe("live on_error = 'skip'", function()
     }
     -- "b" has one field, "c,x" a bad number.
     assert.are.same({ "a", "e" }, got)
-    assert.are.same({ name = "c", delivered = 2, out_of_order = 0, skipped = 2 }, asp.stats().streams[1])
+    assert.are.same({ name = "c", delivered = 2, out_of_order = 0, skipped = 2, exit_status = 0 }, asp.stats().streams[1])
     got = {}
     asp.run {
       asp.process_stream { name = "j", future = asp.exec { "sh", "-c", [[printf '{"a":1}\nnope\n{"a":2}\n']],
@@ -312,6 +312,6 @@ describe("live on_error = 'skip'", function()
         callback = function(t, v) got[#got + 1] = v.a end },
     }
     assert.are.same({ 1, 2 }, got)
-    assert.are.same({ name = "j", delivered = 2, out_of_order = 0, skipped = 1 }, asp.stats().streams[1])
+    assert.are.same({ name = "j", delivered = 2, out_of_order = 0, skipped = 1, exit_status = 0 }, asp.stats().streams[1])
   end)
 end)
