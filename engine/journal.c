@@ -18,6 +18,7 @@ static int journal_fd = -1;
  * the wall, so the two are consumed in orders of their own. */
 static int64_t line_cur, wall_cur;
 static int64_t size;    /* the file's size as this process last saw it */
+static int injecting;   /* a record going back in is not journaled again */
 
 int asp_journal_open(const char *path)
 {
@@ -58,7 +59,8 @@ static int head_at(int64_t cur, asp_journal_head *h)
 static int seek_kind(int32_t kind, int64_t *cur, asp_journal_head *h)
 {
     while (head_at(*cur, h) == 0) {
-        if (h->kind == kind)
+        /* A source's end travels with its lines, in the same order. */
+        if (h->kind == kind || (kind == ASP_JOURNAL_LINE && h->kind == ASP_JOURNAL_END))
             return 0;
         *cur += (int64_t)(sizeof *h + h->len);
     }
@@ -99,7 +101,7 @@ static int write_all(const void *p, size_t n, int64_t at)
 
 /* Appends at the end of what this process has replayed (the end of the
  * file, since it appends only once both cursors reached it). */
-static void append(int32_t kind, int32_t source, int64_t time, const char *data, size_t len)
+static void append(int32_t kind, int32_t source, int64_t time, const char *data, size_t len, int32_t status)
 {
     asp_journal_head h;
     int64_t at = size;
@@ -108,6 +110,7 @@ static void append(int32_t kind, int32_t source, int64_t time, const char *data,
     h.source = source;
     h.time = time;
     h.len = (uint32_t)len;
+    h.status = status;
     if (write_all(&h, sizeof h, at) != 0 || (len && write_all(data, len, at + (int64_t)sizeof h) != 0)) {
         asp_journal_close(); /* a journal with a hole would replay wrongly */
         return;
@@ -117,9 +120,16 @@ static void append(int32_t kind, int32_t source, int64_t time, const char *data,
 
 void asp_journal_line(int32_t source, int64_t arrival, const char *data, size_t len)
 {
-    if (journal_fd < 0 || asp_journal_replaying())
+    if (journal_fd < 0 || injecting || asp_journal_replaying())
         return;
-    append(ASP_JOURNAL_LINE, source, arrival, data, len);
+    append(ASP_JOURNAL_LINE, source, arrival, data, len, 0);
+}
+
+void asp_journal_end(int32_t source, int64_t when, int32_t status)
+{
+    if (journal_fd < 0 || injecting || asp_journal_replaying())
+        return;
+    append(ASP_JOURNAL_END, source, when, NULL, 0, status);
 }
 
 int asp_journal_peek(asp_journal_head *h)
@@ -153,17 +163,19 @@ int64_t asp_journal_wall(int64_t wall)
         return h.time;
     }
     if (!asp_journal_replaying())
-        append(ASP_JOURNAL_WALL, 0, wall, NULL, 0);
+        append(ASP_JOURNAL_WALL, 0, wall, NULL, 0, 0);
     return wall;
 }
 
 static asp_journal_inject_fn inject_line;
+static asp_journal_end_fn inject_end;
 static asp_journal_hold_fn hold_sources;
 static int holding;
 
-void asp_journal_set_sources(asp_journal_inject_fn inject, asp_journal_hold_fn hold)
+void asp_journal_set_sources(asp_journal_inject_fn inject, asp_journal_end_fn end, asp_journal_hold_fn hold)
 {
     inject_line = inject;
+    inject_end = end;
     hold_sources = hold;
 }
 
@@ -197,8 +209,14 @@ void asp_journal_feed(int64_t until)
         n = asp_journal_take(&h, buf, cap);
         if (n < 0)
             break;
-        if (inject_line)
+        injecting = 1;
+        if (h.kind == ASP_JOURNAL_END) {
+            if (inject_end)
+                inject_end(h.source, h.status);
+        } else if (inject_line) {
             inject_line(h.source, h.time, buf, (size_t)n);
+        }
+        injecting = 0;
     }
     if (holding && !asp_journal_replaying())
         hold(0);

@@ -19,15 +19,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { ASP_JOURNAL_LINE = 1, ASP_JOURNAL_WALL = 2 };
+enum { ASP_JOURNAL_LINE = 1, ASP_JOURNAL_WALL = 2, ASP_JOURNAL_END = 3 };
 
 /* A record's header, as stored. */
 typedef struct asp_journal_head {
-    int32_t kind;    /* ASP_JOURNAL_LINE or ASP_JOURNAL_WALL */
-    int32_t source;  /* the live source's number in its run (lines) */
-    int64_t time;    /* arrival wall time (lines), or the reading (wall) */
+    int32_t kind;    /* ASP_JOURNAL_LINE, _WALL or _END */
+    int32_t source;  /* the live source's number (lines, ends) */
+    int64_t time;    /* arrival wall time (lines, ends), or the reading (wall) */
     uint32_t len;    /* bytes that follow (lines) */
-    uint32_t pad;
+    int32_t status;  /* how the source ended (ends): an exit status, or -signal */
 } asp_journal_head;
 
 /* Starts journaling into a new file at path (kept open; unlinked by the
@@ -40,6 +40,10 @@ int asp_journal_on(void);
 /* Appends a line that arrived (foreground). No-op when off or replaying. */
 void asp_journal_line(int32_t source, int64_t arrival, const char *data, size_t len);
 
+/* A live source ended (end of input, peer gone, process exited) at `when`:
+ * a replay ends it there too, whatever its descriptor says by then. */
+void asp_journal_end(int32_t source, int64_t when, int32_t status);
+
 /*
  * A wall-clock reading that the run depends on: while replaying, returns the
  * journaled one (and consumes it); otherwise journals `wall` and returns it.
@@ -48,7 +52,8 @@ int64_t asp_journal_wall(int64_t wall);
 
 /* True while records remain after this process's offset. */
 int asp_journal_replaying(void);
-/* The next record's header without consuming it; 0, or -1 when none. */
+/* The next line or end record's header without consuming it; 0, or -1
+ * when none. */
 int asp_journal_peek(asp_journal_head *h);
 /*
  * Consumes the next record, copying at most cap bytes of its body into buf
@@ -64,7 +69,8 @@ int64_t asp_journal_take(asp_journal_head *h, char *buf, size_t cap);
  */
 typedef void (*asp_journal_inject_fn)(int32_t source, int64_t arrival, const char *data, size_t len);
 typedef void (*asp_journal_hold_fn)(int on);
-void asp_journal_set_sources(asp_journal_inject_fn inject, asp_journal_hold_fn hold);
+typedef void (*asp_journal_end_fn)(int32_t source, int32_t status);
+void asp_journal_set_sources(asp_journal_inject_fn inject, asp_journal_end_fn end, asp_journal_hold_fn hold);
 
 /*
  * Takes back every journaled line that arrived at or before `until` (the

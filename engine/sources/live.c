@@ -25,6 +25,7 @@
 #include <uv.h>
 
 #include "asp_ffi.h"
+#include "journal.h"
 #include "sched.h"
 #include "sources/lines.h"
 #include "time.h"
@@ -85,6 +86,8 @@ struct asp_live {
     int exited, out_eof; /* asp.exec: the process exited; its output ended */
     int deleted;         /* asp.tail: the path is gone (warned once) */
     char name[200];      /* the source's name, for warnings */
+    int32_t number;      /* its place among the sources made, for the journal */
+    int held;            /* not reading: the journal replays its input */
 };
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
@@ -104,6 +107,7 @@ static void end_source(asp_live *l)
     if (l->ended)
         return;
     l->ended = 1;
+    asp_journal_end(l->number, asp_time_wall(), (int32_t)l->exit_status);
     if (l->counted) {
         l->counted = 0;
         l->s->live_sources--;
@@ -123,6 +127,7 @@ static void fail(asp_live *l, const char *fmt, const char *a, const char *b)
 }
 
 static void pause_reading(asp_live *l);
+static void forget_source(asp_live *l);
 
 /* A warning on stderr, naming the source. */
 static void warn(const asp_live *l, const char *what, const char *detail)
@@ -140,6 +145,9 @@ static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
     uint32_t n32;
     if (len > 0 && data[len - 1] == '\r')
         len--;
+    /* In a REPL session every line is journaled as it arrives, so that time
+     * travel into this live period can give it back (journal.h). */
+    asp_journal_line(l->number, arrival, data, len);
     if (l->qtail + LINE_HEADER + len > l->qcap) {
         if (l->qhead > 0) {
             memmove(l->q, l->q + l->qhead, l->qtail - l->qhead);
@@ -287,6 +295,7 @@ size_t asp_live_buffered(const asp_live *l)
 
 static void free_live(asp_live *l)
 {
+    forget_source(l);
     free(l->q);
     free(l->rbuf);
     free(l->path);
@@ -390,7 +399,7 @@ static void udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 void asp_live_resume(asp_live *l)
 {
-    if (!l->paused || l->closing)
+    if (!l->paused || l->closing || l->held)
         return;
     l->paused = 0;
     for (conn *c = l->conns; c; c = c->next)
@@ -456,8 +465,89 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 
 /* -- Creation -- */
 
+/* -- The journal's side ------------------------------------------------------
+ * Sources are numbered in the order they are made; a checkpoint is a forked
+ * copy, so the same number names the same source in every process of a REPL
+ * session. */
+
+static asp_live **sources;
+static int32_t sources_made, sources_cap;
+
+static int register_source(asp_live *l)
+{
+    if (sources_made == sources_cap) {
+        int32_t cap = sources_cap ? sources_cap * 2 : 16;
+        asp_live **grown = realloc(sources, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        for (int32_t i = sources_cap; i < cap; i++)
+            grown[i] = NULL;
+        sources = grown;
+        sources_cap = cap;
+    }
+    l->number = sources_made;
+    sources[sources_made++] = l;
+    return 0;
+}
+
+static void forget_source(asp_live *l)
+{
+    if (l->number >= 0 && l->number < sources_made && sources[l->number] == l)
+        sources[l->number] = NULL;
+}
+
+/* A journaled line, back into its source as if it had just arrived. */
+static void replay_line(int32_t source, int64_t arrival, const char *data, size_t len)
+{
+    asp_live *l = source >= 0 && source < sources_made ? sources[source] : NULL;
+    if (l && !l->closing)
+        push_line(l, data, len, arrival);
+}
+
+/* A journaled end: the source ends where it ended in the original run. */
+static void replay_end(int32_t source, int32_t status)
+{
+    asp_live *l = source >= 0 && source < sources_made ? sources[source] : NULL;
+    if (!l || l->closing)
+        return;
+    if (l->kind == K_EXEC) {
+        l->exit_status = status;
+        l->exited = 1;
+        l->out_eof = 1;
+        /* The process was the child of the process that journaled its end,
+         * not of this one: its handle would wait for an exit never seen. */
+        if (l->has_proc && !uv_is_closing((uv_handle_t *)&l->proc))
+            close_handle(l, (uv_handle_t *)&l->proc);
+    }
+    end_source(l);
+}
+
+/* While the journal replays, the sources read nothing: their input was read
+ * already, by the process that journaled it. */
+static void hold_sources(int on)
+{
+    for (int32_t i = 0; i < sources_made; i++) {
+        asp_live *l = sources[i];
+        if (!l)
+            continue;
+        if (on) {
+            pause_reading(l);
+            l->held = 1;
+        } else {
+            l->held = 0;
+            if (l->qtail - l->qhead < l->qmax)
+                asp_live_resume(l);
+        }
+    }
+}
+
 asp_live *asp_live_new(int32_t max_buffer, int32_t max_line)
 {
+    static int journal_hooked;
+    if (!journal_hooked) {
+        asp_journal_set_sources(replay_line, replay_end, hold_sources);
+        journal_hooked = 1;
+    }
     asp_live *l = calloc(1, sizeof *l);
     if (!l)
         return NULL;
@@ -473,6 +563,11 @@ asp_live *asp_live_new(int32_t max_buffer, int32_t max_line)
         return NULL;
     }
     l->filepart.owner = l;
+    if (register_source(l) != 0) {
+        free(l->rbuf);
+        free(l);
+        return NULL;
+    }
     return l;
 }
 
