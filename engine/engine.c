@@ -62,3 +62,26 @@ void asp_engine_open(lua_State *L)
     }
     lua_pop(L, 2);
 }
+
+/* Adds a traceback to an error message; non-string errors are described. */
+static int traceback(lua_State *L)
+{
+    if (!lua_isstring(L, 1)) {
+        if (lua_isnoneornil(L, 1) || !luaL_callmeta(L, 1, "__tostring") || !lua_isstring(L, -1))
+            lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+        lua_replace(L, 1);
+    }
+    luaL_traceback(L, L, lua_tostring(L, 1), 1);
+    return 1;
+}
+
+int asp_docall(lua_State *L, int nargs, int nres)
+{
+    int base = lua_gettop(L) - nargs;
+    int status;
+    lua_pushcfunction(L, traceback);
+    lua_insert(L, base);
+    status = lua_pcall(L, nargs, nres, base);
+    lua_remove(L, base);
+    return status;
+}

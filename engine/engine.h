@@ -27,6 +27,12 @@ void asp_engine_open(lua_State *L);
  * handlers). */
 struct asp_sched *asp_engine_sched_if_made(void);
 
+/*
+ * Calls the function below its nargs arguments like lua_pcall, with a
+ * message handler that adds the traceback (the command and the REPL share it).
+ */
+int asp_docall(lua_State *L, int nargs, int nres);
+
 /* Frees the scheduler, if one was made. */
 void asp_engine_close(void);
 

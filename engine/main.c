@@ -50,31 +50,6 @@ static void print_error(const char *msg)
     fflush(stderr);
 }
 
-/* Adds a traceback to an error message; non-string errors are described. */
-static int traceback(lua_State *L)
-{
-    if (!lua_isstring(L, 1)) {
-        if (lua_isnoneornil(L, 1) || !luaL_callmeta(L, 1, "__tostring") || !lua_isstring(L, -1)) {
-            lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-        }
-        lua_replace(L, 1);
-    }
-    luaL_traceback(L, L, lua_tostring(L, 1), 1);
-    return 1;
-}
-
-/* Calls the function below its nargs arguments with the traceback handler. */
-static int docall(lua_State *L, int nargs, int nres)
-{
-    int base = lua_gettop(L) - nargs;
-    int status;
-    lua_pushcfunction(L, traceback);
-    lua_insert(L, base);
-    status = lua_pcall(L, nargs, nres, base);
-    lua_remove(L, base);
-    return status;
-}
-
 static int report(lua_State *L, int status)
 {
     /* A reader that went away (asp-lua x.lua | head) wants no message. */
@@ -114,14 +89,14 @@ static int run_script(lua_State *L, char **argv, int argc, int script)
     luaL_checkstack(L, nargs, "too many arguments to the script");
     for (int i = script + 1; i < argc; i++)
         lua_pushstring(L, argv[i]);
-    return report(L, docall(L, nargs, 0));
+    return report(L, asp_docall(L, nargs, 0));
 }
 
 static int run_string(lua_State *L, const char *code)
 {
     int status = luaL_loadbuffer(L, code, strlen(code), "=(command line)");
     if (status == 0)
-        status = docall(L, 0, 0);
+        status = asp_docall(L, 0, 0);
     return report(L, status);
 }
 
@@ -210,7 +185,7 @@ static int pmain(lua_State *L)
         } else {
             /* No script and no terminal: read the script from standard input. */
             create_arg(L, argv, argc, 0);
-            s->status = luaL_loadfile(L, NULL) == 0 ? report(L, docall(L, 0, 0)) : report(L, 1);
+            s->status = luaL_loadfile(L, NULL) == 0 ? report(L, asp_docall(L, 0, 0)) : report(L, 1);
             s->status = s->status != 0;
         }
     }

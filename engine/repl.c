@@ -77,25 +77,9 @@ static void set_sigint(void)
 
 /* -- Running code ---------------------------------------------------------- */
 
-static int traceback(lua_State *L)
-{
-    if (!lua_isstring(L, 1)) {
-        if (lua_isnoneornil(L, 1) || !luaL_callmeta(L, 1, "__tostring") || !lua_isstring(L, -1))
-            lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-        lua_replace(L, 1);
-    }
-    luaL_traceback(L, L, lua_tostring(L, 1), 1);
-    return 1;
-}
-
 static int docall(lua_State *L, int nargs, int nres)
 {
-    int base = lua_gettop(L) - nargs;
-    int status;
-    lua_pushcfunction(L, traceback);
-    lua_insert(L, base);
-    status = lua_pcall(L, nargs, nres, base);
-    lua_remove(L, base);
+    int status = asp_docall(L, nargs, nres);
     lua_sethook(L, NULL, 0, 0); /* a Ctrl-C that came too late */
     return status;
 }
