@@ -253,7 +253,7 @@ local function latency_row(label, r, tail, target)
   row(cells)
 end
 latency_row("live: line written to TCP 127.0.0.1 until its callback runs, 100k lines/s", tcp,
-  function(m) return format("%d lost", m.lost) end, "median < 50 µs, p99 < 500 µs, none lost")
+  function(m) return format("%d lost, %d sent, %d received", m.lost, m.sent, m.received) end, "median < 50 µs, p99 < 500 µs, none lost")
 latency_row("live timer: asp.timer every 1 ms + asp.sleep 0.7..4.9 ms, asp.wall() - due, 2 s", timer,
   function(m) return format("%d early", m.early) end, "never early; p99 within 1 ms")
 out("")

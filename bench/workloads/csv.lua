@@ -1,7 +1,7 @@
 -- Replay of a quotes file (time,symbol,bid,ask); the callback reads two
 -- fields (bid and ask) and adds them up.
 -- usage: asp-lua csv.lua asp|lua FILE
---   asp  the native reader asp.csv (branch `sources`); prints n/a without it
+--   asp  the native reader asp.csv (rows as tables keyed by the header)
 --   lua  a reference reader in plain Lua (io.lines + a pattern), to compare
 package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
 local asp = require("asp")
@@ -13,8 +13,8 @@ local size = assert(io.open(path, "rb")):seek("end")
 -- -- The two readers: open(path) -> a past source; bid_ask(v) -> two numbers.
 local readers = {}
 
--- ADAPT when asp.csv lands: these two lines are the whole dependency on its
--- API (a reader usable as `past`, giving one value per row).
+-- asp.csv's documented default: a reader usable as `past`, each row a table
+-- keyed by the header's names (the time column is the event time).
 readers.asp = {
   open = function(p) return asp.csv(p, { time = "time" }) end,
   bid_ask = function(v) return v.bid, v.ask end,
