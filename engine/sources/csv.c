@@ -358,12 +358,58 @@ static int only_spaces(const char *s, const char *e)
     return s == e;
 }
 
+/* Exact powers of ten as doubles (10^22 is the largest exactly representable). */
+static const double pow10_exact[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/*
+ * The fast path of asp_parse_number for plain decimals ([+-]digits[.digits],
+ * at most 19 digits): the digits as an integer m and the count f of digits
+ * after the point. When m < 2^53 and f <= 22, m and 10^f are exact doubles,
+ * so m / 10^f is one correctly rounded operation: the same double strtod
+ * gives. Returns 1 (stored), 0 (not a number: no digit where one must be)
+ * or -1 (anything else: strtod decides).
+ */
+static int parse_plain_decimal(const char *s, size_t len, double *out)
+{
+    const char *p = s, *e = s + len;
+    uint64_t m = 0;
+    int digits = 0, frac = 0, neg = 0;
+    if (*p == '-' || *p == '+') {
+        neg = *p == '-';
+        p++;
+    }
+    for (; p < e && (unsigned)(*p - '0') < 10; p++, digits++)
+        m = m * 10 + (uint64_t)(*p - '0');
+    if (p < e && *p == '.') {
+        p++;
+        for (; p < e && (unsigned)(*p - '0') < 10; p++, digits++, frac++)
+            m = m * 10 + (uint64_t)(*p - '0');
+    }
+    if (p != e || digits == 0 || digits > 19 || m > (UINT64_C(1) << 53))
+        /* A letter where the first digit should be: strtod would only take
+         * "inf" or "nan" there, which are no CSV numbers either. */
+        return (digits == 0 && p < e && (unsigned)((*p | 0x20) - 'a') < 26) ? 0 : -1;
+    {
+        double v = (double)m / pow10_exact[frac];
+        *out = neg ? -v : v;
+    }
+    return 1;
+}
+
 int asp_parse_number(const char *s, size_t len, double *out)
 {
     char *endp;
     double v;
     if (len == 0 || s[len] != '\0')
         return 0;
+    {
+        int rc = parse_plain_decimal(s, len, out);
+        if (rc >= 0)
+            return rc;
+    }
     errno = 0;
     v = strtod(s, &endp);
     if (endp == s || !only_spaces(endp, s + len))

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,41 @@ static void test_record_limit(void **state)
     asp_csv_free(p);
 }
 
+/* The fast path for plain decimals gives exactly strtod's double: checked
+ * on many decimals of every length, including those past its limits (more
+ * than 2^53, more than 19 digits), which go to strtod. */
+static void test_numbers_match_strtod(void **state)
+{
+    char buf[64];
+    uint64_t x = 88172645463325252ull;
+    (void)state;
+    for (int k = 0; k < 200000; k++) {
+        double a, b;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int ndig = 1 + (int)(x % 21);
+        int point = (int)((x >> 8) % (unsigned)(ndig + 2)) - 1; /* -1: none */
+        size_t n = 0;
+        uint64_t y = x >> 16;
+        if ((x >> 40) & 1)
+            buf[n++] = '-';
+        for (int j = 0; j < ndig; j++) {
+            if (j == point)
+                buf[n++] = '.';
+            buf[n++] = (char)('0' + (y % 10));
+            y = y / 10 ? y / 10 : x + (uint64_t)j * 2654435761u;
+        }
+        if (point == ndig)
+            buf[n++] = '.';
+        buf[n] = '\0';
+        assert_true(asp_parse_number(buf, n, &a));
+        b = strtod(buf, NULL);
+        if (memcmp(&a, &b, sizeof a) != 0)
+            fail_msg("%s: %.17g, strtod %.17g", buf, a, b);
+    }
+}
+
 static void test_numbers(void **state)
 {
     double d;
@@ -163,6 +199,15 @@ static void test_numbers(void **state)
     assert_false(asp_parse_number("nan", 3, &d));
     assert_false(asp_parse_number("0x10", 4, &d));
     assert_false(asp_parse_number("", 0, &d));
+    assert_true(asp_parse_number("-0", 2, &d) && d == 0 && signbit(d));
+    assert_true(asp_parse_number(".5", 2, &d) && d == 0.5);
+    assert_true(asp_parse_number("5.", 2, &d) && d == 5);
+    assert_true(asp_parse_number("+3.25", 5, &d) && d == 3.25);
+    assert_false(asp_parse_number("-", 1, &d));
+    assert_false(asp_parse_number(".", 1, &d));
+    assert_false(asp_parse_number("1.2.3", 5, &d));
+    assert_false(asp_parse_number("inf", 3, &d));
+    assert_false(asp_parse_number("-Infinity", 9, &d));
     assert_true(asp_parse_integer("-42", 3, &i) && i == -42);
     assert_false(asp_parse_integer("4.2", 3, &i));
     assert_false(asp_parse_integer("99999999999999999999", 20, &i));
@@ -224,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_numbers_match_strtod),
         cmocka_unit_test(test_epoch_times),
         cmocka_unit_test(test_json_tokens),
     };
