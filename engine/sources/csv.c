@@ -119,8 +119,8 @@ static int append(asp_csv *p, const char *s, size_t n)
 /* Doubles the room for field bounds. */
 static int grow_fields(asp_csv *p)
 {
+    int32_t fcap = p->fcap * 2;
     {
-        int32_t fcap = p->fcap * 2;
         uint32_t *s = realloc(p->start, sizeof *s * (size_t)fcap);
         if (s)
             p->start = s;
@@ -228,22 +228,31 @@ static int fast_record(asp_csv *p, const char *data, size_t i, size_t n, size_t 
         return 0;
     if (len + 1 > p->cap && grow(p, len + 1) != 0)
         return -1;
-    b = p->buf;
-    memcpy(b, line, len);
-    b[len] = p->delim;
-    for (size_t k = 0; k <= len; k++) {
-        if (b[k] != p->delim)
-            continue;
-        if (nf + 1 >= p->fcap && grow_fields(p) != 0)
-            return -1;
-        b[k] = '\0';
-        p->start[nf] = (uint32_t)f0;
-        p->end[nf] = (uint32_t)k;
-        p->col[nf] = (uint32_t)(f0 + 1);
-        nf++;
-        f0 = k + 1;
+    {
+        /* Locals: the stores into b (char) could alias anything in *p. */
+        const char delim = p->delim;
+        uint32_t *fstart = p->start, *fend = p->end, *fcol = p->col;
+        int32_t fcap = p->fcap;
+        b = p->buf;
+        memcpy(b, line, len);
+        b[len] = delim;
+        for (size_t k = 0; k <= len; k++) {
+            if (b[k] != delim)
+                continue;
+            if (nf + 1 >= fcap) {
+                if (grow_fields(p) != 0)
+                    return -1;
+                fstart = p->start, fend = p->end, fcol = p->col, fcap = p->fcap;
+            }
+            b[k] = '\0';
+            fstart[nf] = (uint32_t)f0;
+            fend[nf] = (uint32_t)k;
+            fcol[nf] = (uint32_t)(f0 + 1);
+            nf++;
+            f0 = k + 1;
+        }
+        fstart[nf] = (uint32_t)f0;
     }
-    p->start[nf] = (uint32_t)f0;
     p->len = len + 1;
     p->nf = nf;
     p->quoted = 0;

@@ -19,6 +19,7 @@ local M = {}
 local num_out = ffi.new("double[1]")
 local int_out = ffi.new("int64_t[1]")
 local ns_out = ffi.new("int64_t[1]")
+local row_ns = ffi.new("int64_t[1]") -- the row's event time (ns_out is for time columns)
 
 -- Time formats: ns per unit; 0 ISO-8601, -1 ISO-8601 or epoch seconds.
 local TIME_FORMATS = { auto = -1, iso = 0, s = 1000000000, ms = 1000000, us = 1000, ns = 1 }
@@ -284,20 +285,20 @@ function Decoder:take(row, arrival)
     return self:reject(row, nil, ("%d fields where the header has %d"):format(nf, self.nfields))
   end
   local data, start, stop = row.data, row.start, row.stop
-  local t
   local ti = self.tindex
   if ti then
     local s = start[ti]
-    if C.asp_parse_time(data + s, stop[ti] - s, self.spec.unit, ns_out) == 0 then
+    if C.asp_parse_time(data + s, stop[ti] - s, self.spec.unit, row_ns) == 0 then
       return self:reject(row, ti, "invalid time '" .. ffi_string(data + s, stop[ti] - s) .. "'")
     end
-    t = Time(ns_out[0])
-  elseif arrival then
-    t = Time(arrival)
   end
   local v = self:fill(row)
   if v == false then return false end
-  return t, v
+  -- The Time is made last, next to the return: made before fill's FFI
+  -- calls, the JIT kept it allocated (CNEW) instead of sinking it.
+  if ti then return Time(row_ns[0]), v end
+  if arrival then return Time(arrival), v end
+  return nil, v
 end
 
 function Decoder:reject(row, i, what)
