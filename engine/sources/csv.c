@@ -226,19 +226,40 @@ static int fast_record(asp_csv *p, const char *data, size_t i, size_t n, size_t 
         len--;
     if (len == 0)
         return 0;
-    if (len + 1 > p->cap && grow(p, len + 1) != 0)
+    /* + 8: the word-at-a-time scan below may read up to 7 bytes past the
+     * sentinel (never used, but inside the buffer). */
+    if (len + 9 > p->cap && grow(p, len + 9) != 0)
         return -1;
     {
         /* Locals: the stores into b (char) could alias anything in *p. */
         const char delim = p->delim;
+        const uint64_t ones = UINT64_C(0x0101010101010101), pat = ones * (unsigned char)delim;
         uint32_t *fstart = p->start, *fend = p->end, *fcol = p->col;
         int32_t fcap = p->fcap;
         b = p->buf;
         memcpy(b, line, len);
-        b[len] = delim;
+        b[len] = delim; /* a sentinel: every scan stops at a delimiter */
+        memset(b + len + 1, 0, 7);
         for (size_t k = 0; k <= len; k++) {
-            if (b[k] != delim)
-                continue;
+            /* Finds the next delimiter 8 bytes at a time: in w ^ pat a zero
+             * byte is a delimiter; the lowest one is the first. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            for (;;) {
+                uint64_t w, x, z;
+                memcpy(&w, b + k, 8);
+                x = w ^ pat;
+                z = (x - ones) & ~x & (ones << 7);
+                if (z) {
+                    k += (size_t)__builtin_ctzll(z) >> 3;
+                    break;
+                }
+                k += 8;
+            }
+#else
+            (void)pat;
+            while (b[k] != delim)
+                k++;
+#endif
             if (nf + 1 >= fcap) {
                 if (grow_fields(p) != 0)
                     return -1;

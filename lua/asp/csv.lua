@@ -222,21 +222,36 @@ local FIELD = {
 ]],
 }
 
+-- Clears a reused array after its first nil.
+local function cut_array(v, n)
+  for k = 1, n do
+    if v[k] == nil then
+      for j = k + 1, n do v[j] = nil end
+      return
+    end
+  end
+end
+
 -- Above this many columns a row is filled key by key (a function has at
 -- most 200 locals).
 local MAX_LOCALS = 150
 
 function Decoder:compile()
   local src = { [[
-local C, ffi_string, new_tab, Time, num_out, int_out, ns_out, unit, tonumber = ...
+local C, ffi_string, new_tab, Time, num_out, int_out, ns_out, unit, tonumber, cut_array = ...
 local parse_number, parse_integer, parse_time = C.asp_parse_number, C.asp_parse_integer, C.asp_parse_time
 return function(self, row)
   local data, start, stop = row.data, row.start, row.stop
   local s, len
 ]] }
   local n = self.nplan
-  local locals = not self.unpack and n <= MAX_LOCALS
+  local reuse = self.spec.reuse and n <= MAX_LOCALS
+  local locals = reuse or (not self.unpack and n <= MAX_LOCALS)
   local keys = {}
+  if reuse then
+    -- reuse = true: every row is the same table, overwritten by the next one.
+    self.row_v = self.unpack and new_tab(n, 0) or new_tab(0, n)
+  end
   if locals then
     for k = 1, n do src[#src + 1] = ("  local x%d\n"):format(k) end
   else
@@ -256,7 +271,19 @@ return function(self, row)
       src[#src + 1] = FIELD[ty]:format(i, i, i, dst)
     end
   end
-  if locals then
+  if reuse then
+    src[#src + 1] = "  local v = self.row_v\n"
+    local maybe_nil = {}
+    for k = 1, n do
+      src[#src + 1] = ("  v[%s] = x%d\n"):format(keys[k], k)
+      if self.plan[k][3] ~= "string" then maybe_nil[#maybe_nil + 1] = ("x%d == nil"):format(k) end
+    end
+    if self.unpack and #maybe_nil > 0 then
+      -- As with a new array, a nil ends it: clear what follows the first one.
+      src[#src + 1] = "  if " .. table.concat(maybe_nil, " or ") .. " then cut_array(v, " .. n .. ") end\n"
+    end
+    src[#src + 1] = "  return v\nend\n"
+  elseif locals then
     local fields = {}
     for k = 1, n do fields[k] = ("[%s] = x%d"):format(keys[k], k) end
     src[#src + 1] = "  return { " .. table.concat(fields, ", ") .. " }\nend\n"
@@ -264,7 +291,7 @@ return function(self, row)
     src[#src + 1] = "  return v\nend\n"
   end
   local chunk = assert(loadstring(table.concat(src), "=asp.csv row decoder"))
-  return chunk(C, ffi_string, new_tab, Time, num_out, int_out, ns_out, self.spec.unit, tonumber)
+  return chunk(C, ffi_string, new_tab, Time, num_out, int_out, ns_out, self.spec.unit, tonumber, cut_array)
 end
 
 -- Takes a record: the header (returns nil, nil), or a row. Returns
@@ -320,6 +347,7 @@ local follow_mt = { __index = Reader, __asp_past = true, __asp_future = true }
 local OPTIONS = {
   header = true, names = true, delimiter = true, time = true, time_format = true,
   columns = true, on_error = true, strict_order = true, follow = true, unpack = true,
+  reuse = true,
 }
 
 local err_buf = ffi.new("char[400]")
@@ -336,6 +364,7 @@ function M.csv(path, opts)
   end
   local spec = M.spec(F, opts, true)
   spec.require_time = true
+  spec.reuse = opts.reuse and true or false
   if spec.time == false then error(F .. ": a file needs a time column (option 'time')", 2) end
   local f = C.asp_csvfile_open(path, spec.delimiter:byte(), err_buf, 400)
   if f == nil then
