@@ -198,11 +198,13 @@ local main = {
   { "10,000 streams, same", "streams.lua", "10000 5000000", "events", ">= 3 M events/s" },
   { "asp.csv replay of a " .. csv_label .. " quotes file, callback reads bid and ask",
     "csv.lua", "asp " .. csv_file, "rows", ">= 200 MB/s, RSS < 64 MB" },
+  { "the same with asp.csv{reuse = true} (opt-in: one row table, overwritten per row)",
+    "csv.lua", "asp-reuse " .. csv_file, "rows", ">= 200 MB/s, RSS < 64 MB", no_base = true },
   { "call_later + sleep mix (each event schedules a call; every other call sleeps)",
     "calls.lua", "1000000 1e-4", "items", ">= 3 M items/s" },
 }
 local results = {}
-for i, w in ipairs(main) do results[i] = measure(w[2], w[3], true) end
+for i, w in ipairs(main) do results[i] = measure(w[2], w[3], not w.no_base) end
 local tcp = measure("tcp.lua", "200000 100000", false)
 local timer = measure("timer.lua", "2", false)
 
@@ -217,7 +219,8 @@ local sizes = { 16, 64, 256 }
 if BIG then sizes[#sizes + 1] = 1000 end
 local by_size = {}
 for i, s in ipairs(sizes) do
-  by_size[i] = { lua = measure("csv.lua", "lua " .. quotes(s), false), asp = measure("csv.lua", "asp " .. quotes(s), false) }
+  by_size[i] = { lua = measure("csv.lua", "lua " .. quotes(s), false), asp = measure("csv.lua", "asp " .. quotes(s), false),
+    ["asp-reuse"] = measure("csv.lua", "asp-reuse " .. quotes(s), false) }
 end
 
 out("# asp-lua benchmark results")
@@ -253,7 +256,7 @@ local function latency_row(label, r, tail, target)
   row(cells)
 end
 latency_row("live: line written to TCP 127.0.0.1 until its callback runs, 100k lines/s", tcp,
-  function(m) return format("%d lost", m.lost) end, "median < 50 µs, p99 < 500 µs, none lost")
+  function(m) return format("%d lost, %d sent, %d received", m.lost, m.sent, m.received) end, "median < 50 µs, p99 < 500 µs, none lost")
 latency_row("live timer: asp.timer every 1 ms + asp.sleep 0.7..4.9 ms, asp.wall() - due, 2 s", timer,
   function(m) return format("%d early", m.early) end, "never early; p99 within 1 ms")
 out("")
@@ -281,10 +284,11 @@ out("## Cost against file size (quotes csv)")
 out("")
 table_head({ "file", "reader", "MB/s", "rows/s", "ns/row", "peak RSS" })
 for i, s in ipairs(sizes) do
-  for _, which in ipairs({ "asp", "lua" }) do
+  for _, which in ipairs({ "asp", "asp-reuse", "lua" }) do
     local r = by_size[i][which]
     local m = r.m
-    local label = which == "asp" and "asp.csv" or "Lua reference (io.lines + pattern)"
+    local label = which == "asp" and "asp.csv" or which == "asp-reuse" and "asp.csv, reuse = true"
+      or "Lua reference (io.lines + pattern)"
     if m.na then
       row({ s .. " MB", label, "n/a (" .. m.na:gsub("_", " ") .. ")", "", "", "" })
     else

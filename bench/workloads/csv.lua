@@ -1,7 +1,8 @@
 -- Replay of a quotes file (time,symbol,bid,ask); the callback reads two
 -- fields (bid and ask) and adds them up.
--- usage: asp-lua csv.lua asp|lua FILE
---   asp  the native reader asp.csv (branch `sources`); prints n/a without it
+-- usage: asp-lua csv.lua asp|asp-reuse|lua FILE
+--   asp        the native reader asp.csv (rows as tables keyed by the header)
+--   asp-reuse  the same with reuse = true (one table overwritten per row)
 --   lua  a reference reader in plain Lua (io.lines + a pattern), to compare
 package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
 local asp = require("asp")
@@ -13,10 +14,17 @@ local size = assert(io.open(path, "rb")):seek("end")
 -- -- The two readers: open(path) -> a past source; bid_ask(v) -> two numbers.
 local readers = {}
 
--- ADAPT when asp.csv lands: these two lines are the whole dependency on its
--- API (a reader usable as `past`, giving one value per row).
+-- asp.csv's documented default: a reader usable as `past`, each row a table
+-- keyed by the header's names (the time column is the event time).
 readers.asp = {
   open = function(p) return asp.csv(p, { time = "time" }) end,
+  bid_ask = function(v) return v.bid, v.ask end,
+}
+
+-- The opt-in mode: one table per reader, overwritten by every row (the
+-- callback keeps nothing).
+readers["asp-reuse"] = {
+  open = function(p) return asp.csv(p, { time = "time", reuse = true }) end,
   bid_ask = function(v) return v.bid, v.ask end,
 }
 
@@ -36,11 +44,11 @@ readers.lua = {
   bid_ask = function(v) return v.bid, v.ask end,
 }
 
-if mode == "asp" and asp.csv == nil then
+if mode ~= "lua" and asp.csv == nil then
   common.report{ na = "asp.csv_not_merged" }
   return
 end
-local reader = assert(readers[mode], "mode must be asp or lua")
+local reader = assert(readers[mode], "mode must be asp, asp-reuse or lua")
 local bid_ask = reader.bid_ask
 
 local rows, total = 0, 0

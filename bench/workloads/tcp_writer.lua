@@ -1,6 +1,7 @@
--- The writer side of tcp.lua: sends N lines "<seq> <sent_us>\n" to
--- 127.0.0.1:PORT at RATE lines/s (in batches every 100 us), where sent_us is
--- the wall clock in microseconds when the batch was written.
+-- The writer side of tcp.lua: sends N lines "<seq> <sent_ns>\n" to
+-- 127.0.0.1:PORT at RATE lines/s (in batches every 100 us), where sent_ns is
+-- the wall clock (CLOCK_REALTIME) in integer nanoseconds read just before the
+-- write() of the batch that holds the line. Prints "SENT <n>" at the end.
 -- MODE connect: connects to a listening reader; listen: accepts one reader.
 -- usage: luajit|asp-lua tcp_writer.lua MODE PORT N RATE
 local ffi = require("ffi")
@@ -41,6 +42,7 @@ if mode == "listen" then
   local c = C.accept(fd, nil, nil)
   assert(c >= 0, "accept")
   C.close(fd)
+io.write("SENT ", sent, "\n")
   fd = c
   C.setsockopt(fd, 6, 1, one, 4)
 else
@@ -59,12 +61,14 @@ local sent = 0
 while sent < N do
   local due = t0 + (sent / per_batch) * BATCH_US
   while now_us(1) < due do end
-  local stamp = now_us(0) -- CLOCK_REALTIME, comparable with asp.wall()
   local k = math.min(per_batch, N - sent)
+  C.clock_gettime(0, ts) -- CLOCK_REALTIME, comparable with asp.wall()
+  local stamp = string.format("%d%09d", tonumber(ts.tv_sec), tonumber(ts.tv_nsec))
   local parts = {}
-  for j = 1, k do parts[j] = (sent + j) .. " " .. string.format("%.1f", stamp) .. "\n" end
+  for j = 1, k do parts[j] = (sent + j) .. " " .. stamp .. "\n" end
   local s = table.concat(parts)
   assert(C.write(fd, s, #s) == #s, "write")
   sent = sent + k
 end
 C.close(fd)
+io.write("SENT ", sent, "\n")

@@ -116,11 +116,11 @@ static int append(asp_csv *p, const char *s, size_t n)
     return 0;
 }
 
-/* Ends the current field: a NUL after it, its bounds recorded. */
-static int end_field(asp_csv *p)
+/* Doubles the room for field bounds. */
+static int grow_fields(asp_csv *p)
 {
-    if (p->nf + 1 >= p->fcap) {
-        int32_t fcap = p->fcap * 2;
+    int32_t fcap = p->fcap * 2;
+    {
         uint32_t *s = realloc(p->start, sizeof *s * (size_t)fcap);
         if (s)
             p->start = s;
@@ -136,6 +136,14 @@ static int end_field(asp_csv *p)
         }
         p->fcap = fcap;
     }
+    return 0;
+}
+
+/* Ends the current field: a NUL after it, its bounds recorded. */
+static int end_field(asp_csv *p)
+{
+    if (p->nf + 1 >= p->fcap && grow_fields(p) != 0)
+        return -1;
     if (p->len + 1 > p->cap && grow(p, p->len + 1) != 0)
         return -1;
     p->end[p->nf] = (uint32_t)p->len;
@@ -196,12 +204,102 @@ static void show_text(char *out, size_t outlen, const char *s, size_t n)
 
 /* -- Parsing -- */
 
+/*
+ * The fast path: a whole record in data[i..) starting at a line's start,
+ * with no quote in its line. Copies the line into the field buffer at once
+ * and cuts it at the delimiters (each becomes the field's NUL). Returns 1
+ * when it took a record (stored in *next: the offset after its newline),
+ * 0 when the slow path must do it (a quote, no newline yet, an empty line),
+ * -1 on an error.
+ */
+static int fast_record(asp_csv *p, const char *data, size_t i, size_t n, size_t *next)
+{
+    const char *line = data + i;
+    const char *nl = memchr(line, '\n', n - i);
+    size_t len, f0 = 0;
+    char *b;
+    int32_t nf = 0;
+    if (!nl || nl == line || memchr(line, '"', (size_t)(nl - line)))
+        return 0;
+    len = (size_t)(nl - line);
+    if (line[len - 1] == '\r')
+        len--;
+    if (len == 0)
+        return 0;
+    /* + 8: the word-at-a-time scan below may read up to 7 bytes past the
+     * sentinel (never used, but inside the buffer). */
+    if (len + 9 > p->cap && grow(p, len + 9) != 0)
+        return -1;
+    {
+        /* Locals: the stores into b (char) could alias anything in *p. */
+        const char delim = p->delim;
+        const uint64_t ones = UINT64_C(0x0101010101010101), pat = ones * (unsigned char)delim;
+        uint32_t *fstart = p->start, *fend = p->end, *fcol = p->col;
+        int32_t fcap = p->fcap;
+        b = p->buf;
+        memcpy(b, line, len);
+        b[len] = delim; /* a sentinel: every scan stops at a delimiter */
+        memset(b + len + 1, 0, 7);
+        for (size_t k = 0; k <= len; k++) {
+            /* Finds the next delimiter 8 bytes at a time: in w ^ pat a zero
+             * byte is a delimiter; the lowest one is the first. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            for (;;) {
+                uint64_t w, x, z;
+                memcpy(&w, b + k, 8);
+                x = w ^ pat;
+                z = (x - ones) & ~x & (ones << 7);
+                if (z) {
+                    k += (size_t)__builtin_ctzll(z) >> 3;
+                    break;
+                }
+                k += 8;
+            }
+#else
+            (void)pat;
+            while (b[k] != delim)
+                k++;
+#endif
+            if (nf + 1 >= fcap) {
+                if (grow_fields(p) != 0)
+                    return -1;
+                fstart = p->start, fend = p->end, fcol = p->col, fcap = p->fcap;
+            }
+            b[k] = '\0';
+            fstart[nf] = (uint32_t)f0;
+            fend[nf] = (uint32_t)k;
+            fcol[nf] = (uint32_t)(f0 + 1);
+            nf++;
+            f0 = k + 1;
+        }
+        fstart[nf] = (uint32_t)f0;
+    }
+    p->len = len + 1;
+    p->nf = nf;
+    p->quoted = 0;
+    p->line++;
+    *next = i + (size_t)(nl - line) + 1;
+    p->line_pos = p->pos + (int64_t)*next;
+    return finish_record(p);
+}
+
 int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
 {
     const char delim = p->delim;
     size_t i = 0;
     if (p->complete)
         begin_record(p);
+    if (p->state == ST_FIELD && p->nf == 0 && p->len == 0 && p->line_pos == p->pos && delim != '\r') {
+        size_t next;
+        int rc = fast_record(p, data, 0, n, &next);
+        if (rc < 0)
+            return (*used = 0), ASP_CSV_ERROR;
+        if (rc > 0) {
+            p->pos += (int64_t)next;
+            *used = next;
+            return ASP_CSV_RECORD;
+        }
+    }
     while (i < n) {
         char c = data[i];
         switch (p->state) {
@@ -358,12 +456,58 @@ static int only_spaces(const char *s, const char *e)
     return s == e;
 }
 
+/* Exact powers of ten as doubles (10^22 is the largest exactly representable). */
+static const double pow10_exact[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/*
+ * The fast path of asp_parse_number for plain decimals ([+-]digits[.digits],
+ * at most 19 digits): the digits as an integer m and the count f of digits
+ * after the point. When m < 2^53 and f <= 22, m and 10^f are exact doubles,
+ * so m / 10^f is one correctly rounded operation: the same double strtod
+ * gives. Returns 1 (stored), 0 (not a number: no digit where one must be)
+ * or -1 (anything else: strtod decides).
+ */
+static int parse_plain_decimal(const char *s, size_t len, double *out)
+{
+    const char *p = s, *e = s + len;
+    uint64_t m = 0;
+    int digits = 0, frac = 0, neg = 0;
+    if (*p == '-' || *p == '+') {
+        neg = *p == '-';
+        p++;
+    }
+    for (; p < e && (unsigned)(*p - '0') < 10; p++, digits++)
+        m = m * 10 + (uint64_t)(*p - '0');
+    if (p < e && *p == '.') {
+        p++;
+        for (; p < e && (unsigned)(*p - '0') < 10; p++, digits++, frac++)
+            m = m * 10 + (uint64_t)(*p - '0');
+    }
+    if (p != e || digits == 0 || digits > 19 || m > (UINT64_C(1) << 53))
+        /* A letter where the first digit should be: strtod would only take
+         * "inf" or "nan" there, which are no CSV numbers either. */
+        return (digits == 0 && p < e && (unsigned)((*p | 0x20) - 'a') < 26) ? 0 : -1;
+    {
+        double v = (double)m / pow10_exact[frac];
+        *out = neg ? -v : v;
+    }
+    return 1;
+}
+
 int asp_parse_number(const char *s, size_t len, double *out)
 {
     char *endp;
     double v;
     if (len == 0 || s[len] != '\0')
         return 0;
+    {
+        int rc = parse_plain_decimal(s, len, out);
+        if (rc >= 0)
+            return rc;
+    }
     errno = 0;
     v = strtod(s, &endp);
     if (endp == s || !only_spaces(endp, s + len))
@@ -434,16 +578,76 @@ int asp_parse_epoch(const char *s, size_t len, int64_t unit_ns, int64_t *out)
 }
 
 /*
+ * ISO-8601 times of a file share their first 19 bytes (YYYY-MM-DDTHH:MM:SS)
+ * with the previous row's most of the time. The ns of that second are kept
+ * from the last asp_time_parse of such a prefix; a time with the same prefix
+ * followed by nothing, or by .f (1-9 digits), then an optional Z, is that
+ * plus the fraction: what asp_time_parse gives, without parsing the date
+ * again. Anything else (offsets, other shapes, times before 1970) is parsed
+ * in full. Returns 1 (stored), 0 (invalid) or -1 (not this shape).
+ */
+static struct {
+    char key[19];
+    int64_t base;
+    int valid;
+} iso_cache;
+
+static int parse_iso_cached(const char *s, size_t len, int64_t *out)
+{
+    const char *t = s + 19, *e = s + len;
+    int64_t frac = 0;
+    if (len < 19 || s[13] != ':' || s[16] != ':')
+        return -1;
+    if (t < e && *t == '.') {
+        int digits = 0;
+        for (t++; t < e && (unsigned)(*t - '0') < 10; t++, digits++) {
+            if (digits == 9)
+                return -1;
+            frac = frac * 10 + (*t - '0');
+        }
+        if (digits == 0)
+            return -1;
+        for (; digits < 9; digits++)
+            frac *= 10;
+    }
+    if (t < e && (*t == 'Z' || *t == 'z'))
+        t++;
+    if (t != e)
+        return -1;
+    if (!iso_cache.valid || memcmp(iso_cache.key, s, 19) != 0) {
+        int64_t base;
+        if (asp_time_parse(s, 19, &base) != 0)
+            return 0; /* the prefix is no time, so neither is the whole */
+        iso_cache.valid = 0;
+        if (base < 0 || base > INT64_MAX - ASP_NS_PER_SEC)
+            return -1;
+        memcpy(iso_cache.key, s, 19);
+        iso_cache.base = base;
+        iso_cache.valid = 1;
+    }
+    *out = iso_cache.base + frac;
+    return 1;
+}
+
+static int parse_iso(const char *s, size_t len, int64_t *out)
+{
+    int rc = parse_iso_cached(s, len, out);
+    if (rc >= 0)
+        return rc;
+    return asp_time_parse(s, len, out) == 0;
+}
+
+/*
  * A time field: unit_ns 0 is ISO-8601 (asp_time_parse), otherwise an epoch
  * count of that many ns per unit; unit_ns -1 takes ISO-8601 or epoch seconds.
  */
 int asp_parse_time(const char *s, size_t len, int64_t unit_ns, int64_t *out)
 {
     if (unit_ns == 0)
-        return asp_time_parse(s, len, out) == 0;
+        return parse_iso(s, len, out);
     if (unit_ns > 0)
         return asp_parse_epoch(s, len, unit_ns, out);
-    if (asp_time_parse(s, len, out) == 0)
+    if (parse_iso(s, len, out))
         return 1;
     return asp_parse_epoch(s, len, ASP_NS_PER_SEC, out);
 }

@@ -78,7 +78,9 @@ asp_csvfile *asp_csvfile_open(const char *path, char delim, char *err, size_t er
         free(f);
         return NULL;
     }
-    gzbuffer(f->gz, CHUNK);
+    /* Half the chunk: zlib then reads plain files straight into the chunk
+     * (a request of at least twice its buffer skips the buffer and a copy). */
+    gzbuffer(f->gz, CHUNK / 2);
     f->chunk = malloc(CHUNK);
     f->parser = asp_csv_new(delim);
     if (!f->chunk || !f->parser) {

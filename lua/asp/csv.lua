@@ -19,6 +19,7 @@ local M = {}
 local num_out = ffi.new("double[1]")
 local int_out = ffi.new("int64_t[1]")
 local ns_out = ffi.new("int64_t[1]")
+local row_ns = ffi.new("int64_t[1]") -- the row's event time (ns_out is for time columns)
 
 -- Time formats: ns per unit; 0 ISO-8601, -1 ISO-8601 or epoch seconds.
 local TIME_FORMATS = { auto = -1, iso = 0, s = 1000000000, ms = 1000000, us = 1000, ns = 1 }
@@ -173,17 +174,24 @@ end
 
 -- Compiles the plan into a function with one straight block per column: no
 -- inner loop, so the JIT compiles the whole row path into one trace.
+--
+-- Keyed rows (the default) are built by one table constructor at the end,
+-- `{["bid"] = x1, …}`: LuaJIT makes it from a template with the keys already
+-- in place (TDUP), where filling a new_tab key by key inserts each key
+-- (lj_tab_newkey, ~3x slower per row). An empty field leaves its local nil,
+-- which is the same to Lua as an absent key. Arrays (unpack) are filled
+-- element by element, so that a nil ends the array where the docs say.
 local FIELD = {
   auto = [[
   s = start[%d]; len = stop[%d] - s
   if len > 0 then
-    if parse_number(data + s, len, num_out) ~= 0 then v[%s] = num_out[0]
-    else v[%s] = ffi_string(data + s, len) end
+    if parse_number(data + s, len, num_out) ~= 0 then %s = num_out[0]
+    else %s = ffi_string(data + s, len) end
   end
 ]],
   string = [[
   s = start[%d]; len = stop[%d] - s
-  v[%s] = ffi_string(data + s, len)
+  %s = ffi_string(data + s, len)
 ]],
   number = [[
   s = start[%d]; len = stop[%d] - s
@@ -191,7 +199,7 @@ local FIELD = {
     if parse_number(data + s, len, num_out) == 0 then
       return self:reject(row, %d, "invalid number '" .. ffi_string(data + s, len) .. "'")
     end
-    v[%s] = num_out[0]
+    %s = num_out[0]
   end
 ]],
   integer = [[
@@ -200,7 +208,7 @@ local FIELD = {
     if parse_integer(data + s, len, int_out) == 0 then
       return self:reject(row, %d, "invalid integer '" .. ffi_string(data + s, len) .. "'")
     end
-    v[%s] = tonumber(int_out[0])
+    %s = tonumber(int_out[0])
   end
 ]],
   time = [[
@@ -209,36 +217,81 @@ local FIELD = {
     if parse_time(data + s, len, unit, ns_out) == 0 then
       return self:reject(row, %d, "invalid time '" .. ffi_string(data + s, len) .. "'")
     end
-    v[%s] = Time(ns_out[0])
+    %s = Time(ns_out[0])
   end
 ]],
 }
 
+-- Clears a reused array after its first nil.
+local function cut_array(v, n)
+  for k = 1, n do
+    if v[k] == nil then
+      for j = k + 1, n do v[j] = nil end
+      return
+    end
+  end
+end
+
+-- Above this many columns a row is filled key by key (a function has at
+-- most 200 locals).
+local MAX_LOCALS = 150
+
 function Decoder:compile()
   local src = { [[
-local C, ffi_string, new_tab, Time, num_out, int_out, ns_out, unit, tonumber = ...
+local C, ffi_string, new_tab, Time, num_out, int_out, ns_out, unit, tonumber, cut_array = ...
 local parse_number, parse_integer, parse_time = C.asp_parse_number, C.asp_parse_integer, C.asp_parse_time
 return function(self, row)
   local data, start, stop = row.data, row.start, row.stop
   local s, len
 ]] }
   local n = self.nplan
-  src[#src + 1] = self.unpack and ("  local v = new_tab(%d, 0)\n"):format(n) or ("  local v = new_tab(0, %d)\n"):format(n)
+  local reuse = self.spec.reuse and n <= MAX_LOCALS
+  local locals = reuse or (not self.unpack and n <= MAX_LOCALS)
+  local keys = {}
+  if reuse then
+    -- reuse = true: every row is the same table, overwritten by the next one.
+    self.row_v = self.unpack and new_tab(n, 0) or new_tab(0, n)
+  end
+  if locals then
+    for k = 1, n do src[#src + 1] = ("  local x%d\n"):format(k) end
+  else
+    src[#src + 1] = self.unpack and ("  local v = new_tab(%d, 0)\n"):format(n) or ("  local v = new_tab(0, %d)\n"):format(n)
+  end
   for k = 1, n do
     local p = self.plan[k]
     local i, key, ty = p[1], p[2], p[3]
     local kq = type(key) == "number" and tostring(key) or ("%q"):format(key)
+    keys[k] = kq
+    local dst = locals and ("x" .. k) or ("v[" .. kq .. "]")
     if ty == "auto" then
-      src[#src + 1] = FIELD.auto:format(i, i, kq, kq)
+      src[#src + 1] = FIELD.auto:format(i, i, dst, dst)
     elseif ty == "string" then
-      src[#src + 1] = FIELD.string:format(i, i, kq)
+      src[#src + 1] = FIELD.string:format(i, i, dst)
     else
-      src[#src + 1] = FIELD[ty]:format(i, i, i, kq)
+      src[#src + 1] = FIELD[ty]:format(i, i, i, dst)
     end
   end
-  src[#src + 1] = "  return v\nend\n"
+  if reuse then
+    src[#src + 1] = "  local v = self.row_v\n"
+    local maybe_nil = {}
+    for k = 1, n do
+      src[#src + 1] = ("  v[%s] = x%d\n"):format(keys[k], k)
+      if self.plan[k][3] ~= "string" then maybe_nil[#maybe_nil + 1] = ("x%d == nil"):format(k) end
+    end
+    if self.unpack and #maybe_nil > 0 then
+      -- As with a new array, a nil ends it: clear what follows the first one.
+      src[#src + 1] = "  if " .. table.concat(maybe_nil, " or ") .. " then cut_array(v, " .. n .. ") end\n"
+    end
+    src[#src + 1] = "  return v\nend\n"
+  elseif locals then
+    local fields = {}
+    for k = 1, n do fields[k] = ("[%s] = x%d"):format(keys[k], k) end
+    src[#src + 1] = "  return { " .. table.concat(fields, ", ") .. " }\nend\n"
+  else
+    src[#src + 1] = "  return v\nend\n"
+  end
   local chunk = assert(loadstring(table.concat(src), "=asp.csv row decoder"))
-  return chunk(C, ffi_string, new_tab, Time, num_out, int_out, ns_out, self.spec.unit, tonumber)
+  return chunk(C, ffi_string, new_tab, Time, num_out, int_out, ns_out, self.spec.unit, tonumber, cut_array)
 end
 
 -- Takes a record: the header (returns nil, nil), or a row. Returns
@@ -259,20 +312,20 @@ function Decoder:take(row, arrival)
     return self:reject(row, nil, ("%d fields where the header has %d"):format(nf, self.nfields))
   end
   local data, start, stop = row.data, row.start, row.stop
-  local t
   local ti = self.tindex
   if ti then
     local s = start[ti]
-    if C.asp_parse_time(data + s, stop[ti] - s, self.spec.unit, ns_out) == 0 then
+    if C.asp_parse_time(data + s, stop[ti] - s, self.spec.unit, row_ns) == 0 then
       return self:reject(row, ti, "invalid time '" .. ffi_string(data + s, stop[ti] - s) .. "'")
     end
-    t = Time(ns_out[0])
-  elseif arrival then
-    t = Time(arrival)
   end
   local v = self:fill(row)
   if v == false then return false end
-  return t, v
+  -- The Time is made last, next to the return: made before fill's FFI
+  -- calls, the JIT kept it allocated (CNEW) instead of sinking it.
+  if ti then return Time(row_ns[0]), v end
+  if arrival then return Time(arrival), v end
+  return nil, v
 end
 
 function Decoder:reject(row, i, what)
@@ -294,6 +347,7 @@ local follow_mt = { __index = Reader, __asp_past = true, __asp_future = true }
 local OPTIONS = {
   header = true, names = true, delimiter = true, time = true, time_format = true,
   columns = true, on_error = true, strict_order = true, follow = true, unpack = true,
+  reuse = true,
 }
 
 local err_buf = ffi.new("char[400]")
@@ -310,6 +364,7 @@ function M.csv(path, opts)
   end
   local spec = M.spec(F, opts, true)
   spec.require_time = true
+  spec.reuse = opts.reuse and true or false
   if spec.time == false then error(F .. ": a file needs a time column (option 'time')", 2) end
   local f = C.asp_csvfile_open(path, spec.delimiter:byte(), err_buf, 400)
   if f == nil then

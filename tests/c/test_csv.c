@@ -11,11 +11,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sources/csv.h"
+#include "time.h"
 
 /* Parses text in chunks of `chunk` bytes; writes records as "f1|f2;..." into out.
  * Returns the last status (ASP_CSV_ERROR on an error). */
@@ -150,6 +152,131 @@ static void test_record_limit(void **state)
     asp_csv_free(p);
 }
 
+/* The fast path for plain decimals gives exactly strtod's double: checked
+ * on many decimals of every length, including those past its limits (more
+ * than 2^53, more than 19 digits), which go to strtod. */
+static void test_numbers_match_strtod(void **state)
+{
+    char buf[64];
+    uint64_t x = 88172645463325252ull;
+    (void)state;
+    for (int k = 0; k < 200000; k++) {
+        double a, b;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int ndig = 1 + (int)(x % 21);
+        int point = (int)((x >> 8) % (unsigned)(ndig + 2)) - 1; /* -1: none */
+        size_t n = 0;
+        uint64_t y = x >> 16;
+        if ((x >> 40) & 1)
+            buf[n++] = '-';
+        for (int j = 0; j < ndig; j++) {
+            if (j == point)
+                buf[n++] = '.';
+            buf[n++] = (char)('0' + (y % 10));
+            y = y / 10 ? y / 10 : x + (uint64_t)j * 2654435761u;
+        }
+        if (point == ndig)
+            buf[n++] = '.';
+        buf[n] = '\0';
+        assert_true(asp_parse_number(buf, n, &a));
+        b = strtod(buf, NULL);
+        if (memcmp(&a, &b, sizeof a) != 0)
+            fail_msg("%s: %.17g, strtod %.17g", buf, a, b);
+    }
+}
+
+/* Records with their line and each field's column, fed in chunks of `chunk`. */
+static void parse_detail(const char *text, size_t chunk, char *out, size_t outlen)
+{
+    asp_csv *p = asp_csv_new(',');
+    size_t n = strlen(text), off = 0, w = 0;
+    assert_non_null(p);
+    out[0] = '\0';
+    for (;;) {
+        size_t len = n - off < chunk ? n - off : chunk, used = 0;
+        int rc;
+        if (len == 0) {
+            rc = asp_csv_finish(p);
+        } else {
+            char *piece = malloc(len);
+            memcpy(piece, text + off, len);
+            rc = asp_csv_feed(p, piece, len, &used);
+            free(piece);
+            off += used;
+        }
+        if (rc == ASP_CSV_ERROR) {
+            w += (size_t)snprintf(out + w, outlen - w, "ERROR %s", asp_csv_error(p));
+            break;
+        }
+        if (rc == ASP_CSV_RECORD) {
+            const asp_csv_row *r = asp_csv_record(p);
+            w += (size_t)snprintf(out + w, outlen - w, "L%lld", (long long)r->line);
+            for (int i = 0; i < r->nfields; i++) {
+                assert_int_equal(r->data[r->stop[i]], '\0');
+                w += (size_t)snprintf(out + w, outlen - w, " c%u=%.*s", (unsigned)r->col[i],
+                                      (int)(r->stop[i] - r->start[i]), r->data + r->start[i]);
+            }
+            w += (size_t)snprintf(out + w, outlen - w, ";");
+            continue;
+        }
+        if (len == 0)
+            break;
+    }
+    asp_csv_free(p);
+}
+
+/* The whole-line fast path (a record and its newline in one chunk, no quote)
+ * and the byte-at-a-time path agree on fields, lines and columns. */
+static void test_fast_path_agrees(void **state)
+{
+    static const char *inputs[] = {
+        "a,b,c\n1,2,3\n",
+        "a,b\r\n1,\r\n,\r\n\r\n\n4,5\n",
+        "x,ab\"c,d\n\"q,1\",2,3\n4,5,6\n",
+        "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34\n"
+        "a,b\n",
+        "h\n\"multi\nline\"\nlast\nno newline",
+        "\n\n,\n,,\n",
+    };
+    static char whole[4096], bytes[4096];
+    (void)state;
+    for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++) {
+        parse_detail(inputs[k], 1 << 20, whole, sizeof whole);
+        parse_detail(inputs[k], 1, bytes, sizeof bytes);
+        if (strcmp(whole, bytes) != 0)
+            fail_msg("input %zu:\n whole: %s\n bytes: %s", k, whole, bytes);
+    }
+    parse_detail("a,b\r\n1,\r\n", 1 << 20, whole, sizeof whole);
+    assert_string_equal(whole, "L1 c1=a c3=b;L2 c1=1 c3=;");
+}
+
+/* ISO-8601 times through asp_parse_time (which keeps the last second's
+ * prefix) give what asp_time_parse gives, whatever the previous time was. */
+static void test_iso_times_match(void **state)
+{
+    static const char *times[] = {
+        "2024-01-02T09:30:00.000137Z", "2024-01-02T09:30:00.5", "2024-01-02T09:30:00",
+        "2024-01-02T09:30:00Z", "2024-01-02T09:30:00.123456789z", "2024-01-02T09:30:01.000001Z",
+        "2024-01-02 09:30:01.25", "2024-01-02T09:30:01.1234567891", "2024-01-02T09:30:01.",
+        "2024-01-02T09:30:01+01:00", "2024-01-02T09:30:01.5-0130", "2024-13-02T09:30:01.5",
+        "2024-01-02T09:30:60.5Z", "1969-12-31T23:59:59.5Z", "1969-12-31T23:59:59.5Z",
+        "2024-01-02T09:30:01.5ZZ", "2024-01-02T09:30:01.5 ", "2024-01-02", "2024-01-02T09:30",
+    };
+    (void)state;
+    for (int round = 0; round < 2; round++) {
+        for (size_t k = 0; k < sizeof times / sizeof times[0]; k++) {
+            int64_t a = 0, b = 0;
+            size_t n = strlen(times[k]);
+            int ra = asp_parse_time(times[k], n, 0, &a);
+            int rb = asp_time_parse(times[k], n, &b) == 0;
+            if (ra != rb || (ra && a != b))
+                fail_msg("%s: %d %lld, asp_time_parse %d %lld", times[k], ra, (long long)a, rb, (long long)b);
+        }
+    }
+}
+
 static void test_numbers(void **state)
 {
     double d;
@@ -163,6 +290,15 @@ static void test_numbers(void **state)
     assert_false(asp_parse_number("nan", 3, &d));
     assert_false(asp_parse_number("0x10", 4, &d));
     assert_false(asp_parse_number("", 0, &d));
+    assert_true(asp_parse_number("-0", 2, &d) && d == 0 && signbit(d));
+    assert_true(asp_parse_number(".5", 2, &d) && d == 0.5);
+    assert_true(asp_parse_number("5.", 2, &d) && d == 5);
+    assert_true(asp_parse_number("+3.25", 5, &d) && d == 3.25);
+    assert_false(asp_parse_number("-", 1, &d));
+    assert_false(asp_parse_number(".", 1, &d));
+    assert_false(asp_parse_number("1.2.3", 5, &d));
+    assert_false(asp_parse_number("inf", 3, &d));
+    assert_false(asp_parse_number("-Infinity", 9, &d));
     assert_true(asp_parse_integer("-42", 3, &i) && i == -42);
     assert_false(asp_parse_integer("4.2", 3, &i));
     assert_false(asp_parse_integer("99999999999999999999", 20, &i));
@@ -224,6 +360,9 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_record_limit),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_numbers_match_strtod),
+        cmocka_unit_test(test_fast_path_agrees),
+        cmocka_unit_test(test_iso_times_match),
         cmocka_unit_test(test_epoch_times),
         cmocka_unit_test(test_json_tokens),
     };

@@ -156,4 +156,37 @@ describe("asp.csv", function()
     assert.are.same({ 1, 2, 3, 4, "multi\nline" }, got)
     assert.are.equal(5, asp.stats().streams[1].delivered)
   end)
+
+  it("gives a new table per row by default, empty fields absent; reuse = true gives one table overwritten per row", function()
+    local p = u.tmpfile("time,sym,bid,ask\n1,A,1.5,\n2,B,,2.5\n3,C,3,4\n")
+    local kept = {}
+    asp.run { asp.process_stream { past = asp.csv(p), callback = function(_, v) kept[#kept + 1] = v end } }
+    assert.are.same({ { sym = "A", bid = 1.5 }, { sym = "B", ask = 2.5 }, { sym = "C", bid = 3, ask = 4 } }, kept)
+    local keys = {}
+    for k in pairs(kept[1]) do keys[#keys + 1] = k end
+    table.sort(keys)
+    assert.are.same({ "bid", "sym" }, keys)
+
+    local seen, tables = {}, {}
+    asp.run { asp.process_stream { past = asp.csv(p, { reuse = true }), callback = function(t, v)
+      seen[#seen + 1] = { tostring(t), v.sym, v.bid, v.ask }
+      tables[v] = true
+    end } }
+    assert.are.same({
+      { "1970-01-01T00:00:01.000000Z", "A", 1.5, nil },
+      { "1970-01-01T00:00:02.000000Z", "B", nil, 2.5 },
+      { "1970-01-01T00:00:03.000000Z", "C", 3, 4 },
+    }, seen)
+    local n = 0
+    for _ in pairs(tables) do n = n + 1 end
+    assert.are.equal(1, n)
+  end)
+
+  it("reuse with unpack: the arguments are each row's own, a nil still ends them", function()
+    local p = u.tmpfile("time,a,b,c\n1,1,2,3\n2,4,,6\n3,7,8,9\n")
+    local got = collect(asp.csv(p, { unpack = true, reuse = true }), { unpack = true })
+    assert.are.same({ 1, 2, 3 }, got[1][2])
+    assert.are.equal(4, got[2][2])
+    assert.are.same({ 7, 8, 9 }, got[3][2])
+  end)
 end)
