@@ -306,26 +306,17 @@ int asp_repl_run(lua_State *L, const char *script)
         errno = 0;
         line_cancelled = 0;
         line = el_gets(el, &count);
-        if (line && line_cancelled) {
+        if (!line && !(count < 0 && errno == EINTR))
+            break; /* end of input */
+        if (!line || line_cancelled) {
+            /* Ctrl-C at the prompt: drop what was typed, statement and all. */
+            lua_sethook(L, NULL, 0, 0);
             fputs("\n", stdout);
             free(chunk);
             chunk = NULL;
             chunk_len = 0;
             continuing = 0;
             continue;
-        }
-        if (!line) {
-            if (count < 0 && errno == EINTR) {
-                /* Ctrl-C at the prompt: drop what was typed. */
-                lua_sethook(L, NULL, 0, 0);
-                fputs("\n", stdout);
-                free(chunk);
-                chunk = NULL;
-                chunk_len = 0;
-                continuing = 0;
-                continue;
-            }
-            break; /* end of input */
         }
         {
             /* The chunk so far, lines joined by newlines, without the last one. */
