@@ -97,6 +97,11 @@ clean:
 bench:
 	@$(MAKE) --no-print-directory BUILD=build/bench OPT=-O2 SAN= build/bench/asp-lua
 	build/bench/asp-lua bench/run.lua build/bench/asp-lua
+	@# The load of issue #6 at full size: 200,000 lines/s for 30 s over TCP.
+	@echo "== soak: $(SOAK_RATE) lines/s for $(SOAK_SECONDS) s"
+	@out=$$($(MAKE) --no-print-directory -s BUILD=build/bench soak | tail -n 1) && echo "$$out" && \
+	  printf '\n## Load (make soak): a live TCP source, %s lines/s for %s s\n\n    %s\n' \
+	    "$(SOAK_RATE)" "$(SOAK_SECONDS)" "$$out" >> bench/results.md
 
 # make soak: a live TCP source at SOAK_RATE lines/s for SOAK_SECONDS s (not
 # part of make test); prints lines in/out, lost, peak RSS.
