@@ -16,7 +16,7 @@
 static volatile sig_atomic_t received;
 
 /* Ends the process the way the signal would have, without our handler. */
-static void die_of(int sig)
+_Noreturn static void die_of(int sig)
 {
     signal(sig, SIG_DFL);
     raise(sig);
