@@ -35,10 +35,12 @@ static void on_signal(int sig)
     asp_sched *s = asp_engine_sched_if_made();
     if (sig == SIGPIPE && !stdout_broken())
         return; /* a socket's peer went away: its write reports EPIPE */
-    if (received || !s || !s->running)
-        die_of(sig);
-    received = sig;
-    asp_sched_interrupt(s);
+    if (s && s->running && !received) {
+        received = sig;
+        asp_sched_interrupt(s);
+    } else {
+        die_of(sig); /* a second signal, or no run to stop gracefully */
+    }
 }
 
 void asp_signals_install(void)
