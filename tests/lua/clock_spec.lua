@@ -212,3 +212,20 @@ describe("huge durations", function()
     assert.are.equal("1677-09-21T00:12:43.145224Z", tostring(asp.time(0) - 1e300))
   end)
 end)
+
+describe("coroutines inside tasks", function()
+  it("a raw coroutine.yield in a task stops the run with an error that points to asp.sleep", function()
+    local err = pcall_err(asp.run, { function() coroutine.yield() end }, { start_time = T0 })
+    assert.matches("a task called coroutine.yield: tasks suspend with asp.sleep", err, 1, true)
+  end)
+
+  it("coroutines of the user's own work inside a task when they do not sleep", function()
+    local got
+    asp.run({ function()
+      local gen = coroutine.wrap(function() for i = 1, 3 do coroutine.yield(i) end end)
+      got = { gen(), gen(), gen() }
+      asp.sleep(1)
+    end }, { start_time = T0 })
+    assert.are.same({ 1, 2, 3 }, got)
+  end)
+end)
