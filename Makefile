@@ -53,7 +53,7 @@ $(BUILD)/obj/modules.gen.o: $(BUILD)/gen/modules.gen.c engine/engine.h
 $(BUILD)/asp-lua: $(BUILD)/obj/engine/main.o $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
 	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(LIBS)
 
-$(BUILD)/tests/%: tests/c/%.c $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
+$(BUILD)/tests/%: tests/c/%.c tests/c/test_util.h $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o -o $@ $(LDFLAGS_ALL) $(LIBS) -lcmocka
 

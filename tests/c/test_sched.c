@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +27,6 @@
 /* An hour ago: far enough in the past for any item of these tests. */
 #define PAST (asp_time_wall() - 3600 * NS)
 
-#define assert_ns_equal(got_expr, want_expr)                                                  \
-    do {                                                                                      \
-        int64_t got_ = (got_expr), want_ = (want_expr);                                       \
-        if (got_ != want_) {                                                                  \
-            print_error("%s = %" PRId64 ", expected %" PRId64 "\n", #got_expr, got_, want_); \
-            fail();                                                                           \
-        }                                                                                     \
-    } while (0)
 
 static int setup(void **state)
 {

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
@@ -29,15 +31,6 @@
 /* A sentinel that no test expects as a parse result. */
 #define UNTOUCHED INT64_C(0x5a5a5a5a5a5a5a5a)
 
-/* cmocka prints integers as unsigned hex, which hides negative instants. */
-#define assert_ns_equal(got_expr, want_expr)                                                  \
-    do {                                                                                      \
-        int64_t got_ = (got_expr), want_ = (want_expr);                                       \
-        if (got_ != want_) {                                                                  \
-            print_error("%s = %" PRId64 ", expected %" PRId64 "\n", #got_expr, got_, want_); \
-            fail();                                                                           \
-        }                                                                                     \
-    } while (0)
 
 /* Parses text[0..len) from an exactly sized, unterminated heap copy. */
 static int parse_exact(const char *text, size_t len, int64_t *out)
