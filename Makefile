@@ -74,6 +74,7 @@ asan:
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
 valgrind: $(BUILD)/asp-lua $(C_TESTS)
+	@sh scripts/install-deps.sh valgrind
 	@VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	  sh scripts/run-tests.sh $(BUILD)
 

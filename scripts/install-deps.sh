@@ -1,14 +1,16 @@
 #!/bin/sh
 # Installs the Debian packages asp-lua needs to build and test, when any is
 # missing. Run by `make` before the first build; safe to run again.
-# Usage: install-deps.sh [fuzz]
+# Usage: install-deps.sh [fuzz | valgrind]
 set -eu
 
 packages="build-essential pkg-config luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev expect"
 # `install-deps.sh fuzz`: clang and its libFuzzer runtime too.
-if [ "${1:-}" = fuzz ]; then
-  packages="$packages clang libclang-rt-dev"
-fi
+# `install-deps.sh valgrind`: valgrind too (make valgrind).
+case "${1:-}" in
+  fuzz) packages="$packages clang libclang-rt-dev" ;;
+  valgrind) packages="$packages valgrind" ;;
+esac
 
 missing=""
 for p in $packages; do
