@@ -96,6 +96,7 @@ clean:
 # asp-lua to compare with: see bench/run.lua. Never part of make test.
 .PHONY: bench
 bench:
+	@sh scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory BUILD=build/bench OPT=-O2 SAN= build/bench/asp-lua
 	build/bench/asp-lua bench/run.lua build/bench/asp-lua
 	@# The load of issue #6 at full size: 200,000 lines/s for 30 s over TCP.

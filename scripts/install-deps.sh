@@ -1,15 +1,16 @@
 #!/bin/sh
 # Installs the Debian packages asp-lua needs to build and test, when any is
 # missing. Run by `make` before the first build; safe to run again.
-# Usage: install-deps.sh [fuzz | valgrind]
+# Usage: install-deps.sh [fuzz | valgrind | bench]
 set -eu
 
 packages="build-essential pkg-config luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev expect"
 # `install-deps.sh fuzz`: clang and its libFuzzer runtime too.
-# `install-deps.sh valgrind`: valgrind too (make valgrind).
+# `install-deps.sh valgrind`: valgrind too (make valgrind); `bench`: GNU time.
 case "${1:-}" in
   fuzz) packages="$packages clang libclang-rt-dev" ;;
   valgrind) packages="$packages valgrind" ;;
+  bench) packages="$packages time" ;;   # /usr/bin/time measures peak RSS
 esac
 
 missing=""
