@@ -36,6 +36,7 @@ local M = {}
 local Clock = ffi.typeof([[struct {
   int64_t next_ns, last_ns;
   double read, delivered, out_of_order;
+  int32_t id, order;  /* copies of st.id and st.order, set by M.start */
   int32_t plain;
 }]])
 
@@ -129,7 +130,7 @@ local function queue_next(st, ns, v)
   if ns < clock.last_ns then clock.out_of_order = clock.out_of_order + 1 end
   clock.last_ns = ns
   clock.next_ns = ns
-  schedule_event(st.id, ns, st.order)
+  schedule_event(clock.id, ns, clock.order)
 end
 
 -- Marks the stream as off the common path (see Clock).
@@ -320,6 +321,7 @@ function M.start(st)
   streams_started = streams_started + 1
   st.order = streams_started
   st.id = sched.new_item(STREAM, st)
+  st.clock.order, st.clock.id = st.order, st.id
   if st.on_start then
     set_context(st)
     st.on_start()
@@ -365,7 +367,7 @@ function M.process_stream(opts)
     unpack = opts.unpack and true or false, name = opts.name,
     past = opts.past, future = opts.future,
     errors = 0, log_errors = opts.on_error == "log",
-    clock = Clock(0, -0x7fffffffffffffffLL, 0, 0, 0, (opts.unpack or opts.on_error == "log") and 0 or 1),
+    clock = Clock(0, -0x7fffffffffffffffLL, 0, 0, 0, -1, 0, (opts.unpack or opts.on_error == "log") and 0 or 1),
     fifo = {}, fifo_head = 1, fifo_tail = 0,
     past_done = false, waiting = false, producer_done = false, native = false, pulling = false,
   }, stream_mt)
