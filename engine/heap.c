@@ -32,24 +32,51 @@ static void sift_up(asp_heap *h, int32_t index)
     place(h, index, e);
 }
 
-/* Moves the entry at index towards the leaves until every child is larger. */
+/*
+ * Moves the entry at index towards the leaves until every child is larger.
+ *
+ * Bottom-up (Floyd): the hole first follows the smallest children down to a
+ * leaf, without comparing them with e, and e then climbs back from there to
+ * its place. A pushed event is usually later than most queued ones (a
+ * stream's next event), so its place is at or near the leaves: this saves
+ * one comparison per level of the way down, at the price of a few on the
+ * way up when its place is higher.
+ */
 static void sift_down(asp_heap *h, int32_t index)
 {
     asp_heap_entry e = h->entries[index];
-    int32_t n = h->count;
+    asp_heap_entry *entries = h->entries;
+    int32_t n = h->count, top = index;
     for (;;) {
         int32_t first = ASP_HEAP_ARITY * index + 1, end = first + ASP_HEAP_ARITY, best = first;
-        if (first >= n)
-            break;
-        if (end > n)
-            end = n;
-        for (int32_t c = first + 1; c < end; c++)
-            if (entry_less(&h->entries[c], &h->entries[best]))
-                best = c;
-        if (!entry_less(&h->entries[best], &e))
-            break;
-        place(h, index, h->entries[best]);
+        if (end <= n) {
+            /* All children present (the common case): a fixed tournament,
+             * which the compiler unrolls, instead of a loop with a bound. */
+#if ASP_HEAP_ARITY == 4
+            int32_t b1 = entry_less(&entries[first + 1], &entries[first]) ? first + 1 : first;
+            int32_t b2 = entry_less(&entries[first + 3], &entries[first + 2]) ? first + 3 : first + 2;
+            best = entry_less(&entries[b2], &entries[b1]) ? b2 : b1;
+#else
+            for (int32_t c = first + 1; c < end; c++)
+                if (entry_less(&entries[c], &entries[best]))
+                    best = c;
+#endif
+        } else {
+            if (first >= n)
+                break;
+            for (int32_t c = first + 1; c < n; c++)
+                if (entry_less(&entries[c], &entries[best]))
+                    best = c;
+        }
+        place(h, index, entries[best]);
         index = best;
+    }
+    while (index > top) {
+        int32_t parent = (index - 1) / ASP_HEAP_ARITY;
+        if (!entry_less(&e, &entries[parent]))
+            break;
+        place(h, index, entries[parent]);
+        index = parent;
     }
     place(h, index, e);
 }

@@ -18,6 +18,10 @@
  * push of an id not queued (typically the same stream queueing its next
  * event), the new entry simply takes the root slot and sifts down once,
  * instead of a sift down for the pop plus a sift up for the push.
+ *
+ * Sifting down is bottom-up: the hole follows the smallest children to a
+ * leaf and the entry climbs back from there, since a stream's next event
+ * usually belongs near the leaves (one comparison less per level).
  */
 #ifndef ASP_HEAP_H
 #define ASP_HEAP_H

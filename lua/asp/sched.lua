@@ -35,7 +35,10 @@ local SIGNAL_NAMES = { [2] = "SIGINT", [13] = "SIGPIPE (standard output closed)"
 -- Item kinds and their handlers: handler(payload, id) runs the item.
 local handlers = {}
 M.handlers = handlers
-local kind, payload = {}, {}
+-- An item's kind is at items[2 * id] and its payload at items[2 * id + 1]:
+-- side by side, so that dispatching an item reads one cache line of this
+-- array, not one in each of two (with 10,000 streams neither stays cached).
+local items = {}
 
 local running_run = false   -- inside asp.run
 local stopping = false      -- asp.stop() was called
@@ -51,15 +54,15 @@ local POOL_MAX = 64
 local function new_item(k, p)
   local id = C.asp_sched_alloc(S)
   if id < 0 then error("asp: out of memory for scheduled items", 3) end
-  kind[id] = k
-  payload[id] = p
+  items[2 * id] = k
+  items[2 * id + 1] = p
   return id
 end
 M.new_item = new_item
 
 local function free_item(id)
-  kind[id] = nil
-  payload[id] = nil
+  items[2 * id] = nil
+  items[2 * id + 1] = nil
   C.asp_sched_release(S, id)
 end
 M.free_item = free_item
@@ -120,7 +123,7 @@ local function dispatch(me)
   while not stopping do
     local id = C.asp_sched_next(S)
     if id < 0 then return id end
-    handlers[kind[id]](payload[id], id)
+    handlers[items[2 * id]](items[2 * id + 1], id)
     if current ~= me then return DONE end   -- a callback slept: detached
   end
   return STOPPED
@@ -240,7 +243,7 @@ Handle.__index = Handle
 -- Returns true when the call had not run yet; it then never runs.
 function Handle:cancel()
   local id = self.id
-  if id == nil or payload[id] ~= self then return false end
+  if id == nil or items[2 * id + 1] ~= self then return false end
   self.id = nil
   free_item(id)
   return true
@@ -372,7 +375,7 @@ function M.resume(budget, pause_after)
 end
 
 function M.item(id)
-  return kind[id], payload[id]
+  return items[2 * id], items[2 * id + 1]
 end
 
 function M.run(tasks, opts)
