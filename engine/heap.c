@@ -68,6 +68,10 @@ static void sift_down(asp_heap *h, int32_t index)
                 if (entry_less(&entries[c], &entries[best]))
                     best = c;
         }
+        /* An entry that belongs where it is (a call due soon, refilling the
+         * top) stops at once; only then is the descent blind. */
+        if (index == top && !entry_less(&entries[best], &e))
+            break;
         place(h, index, entries[best]);
         index = best;
     }
