@@ -347,7 +347,7 @@ local function finish_run()
   M.last_wall_end = C.asp_time_wall()
   C.asp_sched_clear(S)
   for i = 1, #M.cleanups do M.cleanups[i]() end
-  kind, payload = {}, {}
+  items = {}
   running_run, stopping, current, current_ctx = false, false, nil, nil
 end
 

@@ -312,3 +312,23 @@ describe("bad arguments to asp.run", function()
     assert.matches("was already started (a task runs once; make a new one)", pcall_err(asp.run, { st }), 1, true)
   end)
 end)
+
+describe("after a run", function()
+  it("a handle from a stopped run cancels nothing in the next run, and no global is left behind", function()
+    local stale
+    asp.run({ function()
+      stale = asp.call_later(10, function() end)
+      asp.stop()
+    end }, { start_time = T0 })
+    local ran = false
+    asp.run({ function()
+      -- The next run reuses the scheduler's ids: the stale handle's id may
+      -- now name this call.
+      asp.call_later(10, function() ran = true end)
+      assert.is_false(stale:cancel())
+    end }, { start_time = T0 })
+    assert.is_true(ran)
+    assert.is_nil(rawget(_G, "kind"))
+    assert.is_nil(rawget(_G, "payload"))
+  end)
+end)
