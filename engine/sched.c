@@ -62,7 +62,9 @@ void asp_sched_free(asp_sched *s)
 
 void asp_sched_start(asp_sched *s, int64_t start)
 {
-    asp_heap_reset(&s->heap);
+    /* Only the queue: ids taken while asp.run prepared its tasks (a live
+     * source's failure item) stay theirs. The ids go back at the run's end. */
+    asp_heap_clear(&s->heap);
     s->now = start;
     s->seq = 0;
     s->interrupted = 0;
@@ -184,7 +186,7 @@ int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t 
 void asp_sched_clear(asp_sched *s)
 {
     s->running = 0;
-    asp_heap_clear(&s->heap);
+    asp_heap_reset(&s->heap); /* the Lua side forgets every item too */
 }
 
 static void on_timer(uv_timer_t *timer)

@@ -47,7 +47,7 @@ typedef struct asp_sched {
 asp_sched *asp_sched_new(void);
 void asp_sched_free(asp_sched *s);
 
-/* Starts a run: sets the clock, empties the queue. */
+/* Starts a run: sets the clock, empties the queue (ids taken before stay). */
 void asp_sched_start(asp_sched *s, int64_t start);
 
 int64_t asp_sched_now(const asp_sched *s);
@@ -99,7 +99,7 @@ void asp_sched_pause(asp_sched *s, int64_t budget, int64_t pause_after);
  */
 int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t *dues);
 
-/* Drops every queued item and ends the run (when it stops or fails). */
+/* Drops every item, frees every id and ends the run (when it ends, stops or fails). */
 void asp_sched_clear(asp_sched *s);
 
 #endif

@@ -129,6 +129,10 @@ local FAIL = "live_fail"
 sched.handlers[FAIL] = function(src, id)
   sched.free_item(id)
   src.fail_id = nil
+  -- Lines that came before the failure are delivered first: the stream's
+  -- own pull raises the error once they are drained. Only a source with
+  -- nothing left to deliver fails the run at once.
+  if C.asp_live_buffered(src.l) > 0 then return end
   error(src.name .. ": " .. ffi_string(C.asp_live_error(src.l)), 0)
 end
 

@@ -22,6 +22,26 @@ describe("lines longer than max_line", function()
     assert.are.same({ "a" }, got)
     assert.matches("long: a line is longer than 1000 bytes (max_line)", err, 1, true)
   end)
+
+  it("deliver every line buffered before the failure first, even while the callback sleeps", function()
+    -- The callback sleeps (in real time) on "a", so "b" and the long line
+    -- arrive and the source fails while "b" waits in its buffer.
+    local got = {}
+    local src = asp.exec { "sh", "-c", "echo a; echo b; head -c 2000 /dev/zero | tr '\\0' x; echo",
+      max_line = 1000, name = "long" }
+    local ok, err = pcall(asp.run, { asp.process_stream {
+      future = src,
+      callback = function(t, v)
+        got[#got + 1] = "start " .. v
+        if v == "a" then asp.sleep(0.3) end
+        got[#got + 1] = "end " .. v
+      end,
+    } })
+    assert.is_false(ok)
+    -- One at a time, and every line before the failure.
+    assert.are.same({ "start a", "end a", "start b", "end b" }, got)
+    assert.matches("long: a line is longer than 1000 bytes (max_line)", tostring(err), 1, true)
+  end)
 end)
 
 describe("invalid UTF-8 and NUL bytes", function()
