@@ -19,6 +19,7 @@ static int journal_fd = -1;
 static int64_t line_cur, wall_cur;
 static int64_t size;    /* the file's size as this process last saw it */
 static int injecting;   /* a record going back in is not journaled again */
+static int may_replay;  /* set when a checkpoint resumes, until its records run out */
 
 int asp_journal_open(const char *path)
 {
@@ -28,6 +29,7 @@ int asp_journal_open(const char *path)
     asp_journal_close();
     journal_fd = fd;
     line_cur = wall_cur = size = 0;
+    may_replay = 0;
     return 0;
 }
 
@@ -73,13 +75,17 @@ int asp_journal_replaying(void)
 {
     asp_journal_head h;
     struct stat st;
-    if (journal_fd < 0)
+    /* Only a resumed checkpoint has records ahead of it: the foreground,
+     * which asks before every item, answers without a system call. */
+    if (journal_fd < 0 || !may_replay)
         return 0;
     if (fstat(journal_fd, &st) == 0)
         size = st.st_size;
     seek_kind(ASP_JOURNAL_LINE, &line_cur, &h);
     seek_kind(ASP_JOURNAL_WALL, &wall_cur, &h);
-    return journal_fd >= 0 && (line_cur < size || wall_cur < size);
+    if (journal_fd < 0 || (line_cur >= size && wall_cur >= size))
+        may_replay = 0;
+    return may_replay;
 }
 
 static int write_all(const void *p, size_t n, int64_t at)
@@ -188,6 +194,7 @@ static void hold(int on)
 
 void asp_journal_resumed(void)
 {
+    may_replay = 1;
     if (asp_journal_replaying())
         hold(1);
 }

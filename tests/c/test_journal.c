@@ -70,6 +70,7 @@ static int checkpoint_replays(int ready_fd)
     char go;
     if (read(ready_fd, &go, 1) != 1)
         return 10;
+    asp_journal_resumed(); /* what checkpoint.c does when it resumes one */
     if (!asp_journal_replaying())
         return 11;
     /* The wall reading journaled after the checkpoint comes back, whatever
@@ -119,7 +120,10 @@ static void test_a_checkpoint_takes_back_what_came_after_it_then_goes_live(void 
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    /* The file now ends with what the resumed checkpoint journaled. */
+    /* The file now ends with what the resumed checkpoint journaled: seen
+     * from here as a checkpoint would see it on resuming. */
+    assert_false(asp_journal_replaying());
+    asp_journal_resumed();
     assert_true(asp_journal_replaying());
     assert_int_equal(asp_journal_peek(&h), 0);
     assert_int_equal(h.time, 800);
