@@ -3,7 +3,7 @@ local asp = require("asp")
 local h = require("helpers")
 local T0 = h.T0
 
-local function at(t) return tostring(t - T0) end
+local at = h.at
 
 -- A small deterministic generator (Park-Miller), so that runs are repeatable.
 local function lcg(seed)

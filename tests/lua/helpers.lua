@@ -47,6 +47,9 @@ end
 
 M.T0 = asp.time("2025-01-01T00:00:00Z")
 
+-- Seconds since T0 as a string, for readable logs.
+function M.at(t) return tostring(t - M.T0) end
+
 -- -- Subprocesses ------------------------------------------------------------
 
 local function shell_quote(s)

@@ -4,7 +4,7 @@ local h = require("helpers")
 local pcall_err, pcall_full = h.pcall_err, h.pcall_full
 local T0 = h.T0
 
-local function at(t) return tostring(t - T0) end
+local at = h.at
 
 describe("asp.run(tasks)", function()
   it("starts the tasks in list order", function()

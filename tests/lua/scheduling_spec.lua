@@ -4,8 +4,7 @@ local h = require("helpers")
 local pcall_err = h.pcall_err
 local T0 = h.T0
 
--- Seconds since T0, for readable logs.
-local function at(t) return tostring(t - T0) end
+local at = h.at
 
 describe("asp.call_later(when, fn, ...)", function()
   it("with a number runs fn(due_time) that many seconds after now", function()

@@ -5,7 +5,7 @@ local pcall_err = h.pcall_err
 local T = asp.time
 local T0 = h.T0
 
-local function at(t) return tostring(t - T0) end
+local at = h.at
 
 -- Runs one stream over `past` from T0 and returns "value event_time now" lines.
 local function replay(past, extra)
