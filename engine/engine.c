@@ -44,7 +44,7 @@ static int load_embedded(lua_State *L)
 {
     const asp_embedded_module *m = lua_touserdata(L, lua_upvalueindex(1));
     const char *name = luaL_checkstring(L, 1);
-    if (luaL_loadbuffer(L, (const char *)m->bytecode, m->size, m->name) != 0)
+    if (luaL_loadbuffer(L, (const char *)m->text, m->size, m->chunk) != 0)
         return lua_error(L);
     lua_pushstring(L, name);
     lua_call(L, 1, 1);

@@ -12,8 +12,9 @@
 
 /* A Lua module compiled into the binary; the build generates the table. */
 typedef struct asp_embedded_module {
-    const char *name;
-    const unsigned char *bytecode;
+    const char *name;          /* the module's name for require */
+    const char *chunk;         /* its chunk name: "@" and the file's path */
+    const unsigned char *text; /* its Lua source */
     size_t size;
 } asp_embedded_module;
 

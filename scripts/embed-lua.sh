@@ -1,7 +1,14 @@
 #!/bin/sh
-# Compiles the Lua modules of lua/ (and the FFI declarations of
-# engine/asp_ffi.h) to LuaJIT bytecode in one C file, so that asp-lua carries
-# its own `asp` module. Usage: embed-lua.sh LUAJIT OUTDIR
+# Embeds the Lua modules of lua/ (and the FFI declarations of
+# engine/asp_ffi.h) in one C file, so that asp-lua carries its own `asp`
+# module. Usage: embed-lua.sh LUAJIT OUTDIR
+#
+# The modules are embedded as source text, not as bytecode: LuaJIT's
+# bytecode writer drops the keys of a table constructor's template whose
+# values are not constants ({fn = fn, when = t}), so each such constructor
+# loaded from bytecode inserts its keys one by one and rehashes as it grows
+# (3x slower per table, measured: docs/performance.md). Each module is still
+# compiled here once, so that a syntax error fails the build.
 set -eu
 luajit=$1
 out=$2
@@ -31,17 +38,24 @@ c=$out/modules.gen.c
 } > "$c.tmp"
 while read -r name file; do
   sym=$(echo "$name" | tr '.' '_')
-  # -g keeps line numbers for tracebacks; the chunk name is the file's path.
-  "$luajit" -b -g -t c -n "$name" "$file" "$out/bc_$sym.c"
-  echo "#include \"bc_$sym.c\"" >> "$c.tmp"
+  "$luajit" -b "$file" /dev/null
+  # The text as a byte array (a string literal would need escaping and can
+  # exceed the length C compilers must accept).
+  {
+    echo "static const unsigned char src_$sym[] = {"
+    od -An -v -tu1 "$file" | sed -e 's/^ *//' -e 's/  */,/g' -e 's/$/,/'
+    echo '};'
+  } > "$out/src_$sym.c"
+  echo "#include \"src_$sym.c\"" >> "$c.tmp"
 done < "$list"
 {
   echo 'const asp_embedded_module asp_embedded_modules[] = {'
   while read -r name file; do
     sym=$(echo "$name" | tr '.' '_')
-    echo "    { \"$name\", luaJIT_BC_$sym, sizeof luaJIT_BC_$sym },"
+    # The chunk name is the file's path, as tracebacks show it.
+    echo "    { \"$name\", \"@$file\", src_$sym, sizeof src_$sym },"
   done < "$list"
-  echo '    { NULL, NULL, 0 }'
+  echo '    { NULL, NULL, NULL, 0 }'
   echo '};'
 } >> "$c.tmp"
 mv "$c.tmp" "$c"
