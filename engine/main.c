@@ -21,6 +21,7 @@
 #include <luajit.h>
 
 #include "engine.h"
+#include "lua_alloc.h"
 #include "progress.h"
 #include "repl.h"
 #include "signals.h"
@@ -195,9 +196,11 @@ static int pmain(lua_State *L)
 int main(int argc, char **argv)
 {
     struct smain s = { argc, argv, 0 };
-    lua_State *L = luaL_newstate();
+    asp_lua_alloc *alloc = asp_lua_alloc_new();
+    lua_State *L = alloc ? lua_newstate(asp_lua_alloc_f, alloc) : NULL;
     int status;
     if (!L) {
+        asp_lua_alloc_free(alloc);
         print_error("cannot create the Lua state (out of memory)");
         return 1;
     }
@@ -205,6 +208,7 @@ int main(int argc, char **argv)
     status = lua_cpcall(L, pmain, &s);
     report(L, status);
     lua_close(L);
+    asp_lua_alloc_free(alloc);
     asp_engine_close();
     if (asp_signals_received())
         return 128 + asp_signals_received();

@@ -8,6 +8,9 @@ local cffi = require("asp.cffi")
 local C, S = cffi.C, cffi.S
 local Time = time.ct
 
+-- Fewer collection cycles for small heaps (lua/asp/gc.lua).
+require("asp.gc").start()
+
 local asp = {
   version = "0.1.0",
   is_time = time.is_time,

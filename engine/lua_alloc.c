@@ -1,0 +1,140 @@
+/*
+ * The Lua state's allocator; see lua_alloc.h.
+ */
+#include "lua_alloc.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Under AddressSanitizer every block goes to malloc, so that it checks the
+ * bounds of Lua's memory too (an FFI buffer written past its end). */
+#if defined(__SANITIZE_ADDRESS__)
+#define POOLED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POOLED 0
+#endif
+#endif
+#ifndef POOLED
+#define POOLED 1
+#endif
+
+/* Blocks up to SMALL_MAX bytes come from slabs, in classes 16 bytes apart. */
+#define CLASS_BYTES 16u
+#define SMALL_MAX 512u
+#define NCLASSES (SMALL_MAX / CLASS_BYTES)
+#define SLAB_BYTES (256u << 10)
+
+typedef struct free_block {
+    struct free_block *next;
+} free_block;
+
+/* A slab starts with this header (16 bytes, so blocks stay 16-aligned). */
+typedef struct slab {
+    struct slab *next;
+    void *pad;
+} slab;
+
+struct asp_lua_alloc {
+    free_block *free[NCLASSES + 1]; /* free[c]: free blocks of c * 16 bytes */
+    char *bump, *bump_end;          /* the unused end of the newest slab */
+    slab *slabs;                    /* every slab, for asp_lua_alloc_free */
+};
+
+static unsigned class_of(size_t n)
+{
+    return (unsigned)((n + CLASS_BYTES - 1) / CLASS_BYTES);
+}
+
+static void *get_small(asp_lua_alloc *a, unsigned c)
+{
+    free_block *b = a->free[c];
+    size_t bytes = (size_t)c * CLASS_BYTES;
+    if (b) {
+        a->free[c] = b->next;
+        return b;
+    }
+    if ((size_t)(a->bump_end - a->bump) < bytes) {
+        /* The rest of the old slab (less than one block of this class) is
+         * left unused. */
+        slab *s = malloc(SLAB_BYTES);
+        if (!s)
+            return NULL;
+        s->next = a->slabs;
+        a->slabs = s;
+        a->bump = (char *)(s + 1);
+        a->bump_end = (char *)s + SLAB_BYTES;
+    }
+    b = (free_block *)(void *)a->bump;
+    a->bump += bytes;
+    return b;
+}
+
+static void put_small(asp_lua_alloc *a, void *p, unsigned c)
+{
+    free_block *b = p;
+    b->next = a->free[c];
+    a->free[c] = b;
+}
+
+void *asp_lua_alloc_f(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    asp_lua_alloc *a = ud;
+    if (!POOLED) {
+        if (nsize == 0) {
+            free(ptr);
+            return NULL;
+        }
+        return realloc(ptr, nsize);
+    }
+    if (nsize == 0) {
+        if (ptr) {
+            if (osize <= SMALL_MAX)
+                put_small(a, ptr, class_of(osize));
+            else
+                free(ptr);
+        }
+        return NULL;
+    }
+    if (!ptr)
+        return nsize <= SMALL_MAX ? get_small(a, class_of(nsize)) : malloc(nsize);
+    if (osize > SMALL_MAX && nsize > SMALL_MAX)
+        return realloc(ptr, nsize);
+    if (osize <= SMALL_MAX && nsize <= SMALL_MAX && class_of(osize) == class_of(nsize))
+        return ptr;
+    {
+        /* Across the small/large line or between classes: move the block. */
+        void *n = nsize <= SMALL_MAX ? get_small(a, class_of(nsize)) : malloc(nsize);
+        if (!n)
+            return NULL; /* the old block stays valid, as realloc's does */
+        memcpy(n, ptr, osize < nsize ? osize : nsize);
+        if (osize <= SMALL_MAX)
+            put_small(a, ptr, class_of(osize));
+        else
+            free(ptr);
+        return n;
+    }
+}
+
+int asp_lua_alloc_pooled(void)
+{
+    return POOLED;
+}
+
+asp_lua_alloc *asp_lua_alloc_new(void)
+{
+    return calloc(1, sizeof(asp_lua_alloc));
+}
+
+void asp_lua_alloc_free(asp_lua_alloc *a)
+{
+    if (!a)
+        return;
+    while (a->slabs) {
+        slab *s = a->slabs;
+        a->slabs = s->next;
+        free(s);
+    }
+    free(a);
+}
