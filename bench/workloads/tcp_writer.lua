@@ -42,7 +42,6 @@ if mode == "listen" then
   local c = C.accept(fd, nil, nil)
   assert(c >= 0, "accept")
   C.close(fd)
-io.write("SENT ", sent, "\n")
   fd = c
   C.setsockopt(fd, 6, 1, one, 4)
 else

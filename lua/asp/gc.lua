@@ -69,4 +69,37 @@ function M.tuning()
   return last_set ~= nil
 end
 
+-- -- The string table in live runs -----------------------------------------
+--
+-- LuaJIT interns every string in one hash table, which doubles when it
+-- holds as many strings as slots and halves at the end of a cycle that
+-- left it a quarter full. A live feed makes strings at a steady rate (each
+-- line, each capture of a match) that die young, so the table doubled in
+-- every cycle and halved after it, and the doubling rehashes every string
+-- in it at once: at 100,000 lines/s over TCP, stalls of 1 to 5 ms once per
+-- cycle (perf: lj_str_resize), the whole of the latency's p99.
+--
+-- While a run has a live stream, RESERVE strings stay alive: the table then
+-- never shrinks below 4 x RESERVE slots, room for the strings of a cycle
+-- (at most ~FLOOR / 32 bytes, the smallest string), so it stops resizing.
+-- The cost: ~1.3 MB (the strings and the table's slots). Measured
+-- (bench/workloads/tcp.lua, 4 runs each): p99 480-670 us without, 80-130
+-- us with 16,384; 32,768 did worse (200-690 us: a larger table to sweep).
+local RESERVE = 16384
+local reserve = nil
+
+function M.hold_string_table()
+  if reserve then return end
+  reserve = {}
+  for i = 1, RESERVE do reserve[i] = "asp string table reserve " .. i end
+end
+
+function M.release_string_table()
+  reserve = nil
+end
+
+function M.holding_string_table()
+  return reserve ~= nil
+end
+
 return M

@@ -9,6 +9,7 @@ local sched = require("asp.sched")
 local time = require("asp.time")
 local task = require("asp.task")
 local cffi = require("asp.cffi")
+local gc = require("asp.gc")
 local ffi = require("ffi")
 
 local C, S = cffi.C, cffi.S
@@ -167,6 +168,7 @@ end
 local function go_live(st)
   st.past_done = true
   not_plain(st)
+  if st.future then gc.hold_string_table() end
   if st.on_live_start then
     set_context(st)
     st.on_live_start()
@@ -343,6 +345,7 @@ sched.cleanups[#sched.cleanups + 1] = function()
   streams_started = 0
   for i = 1, #natives do natives[i]:_close() end
   natives = {}
+  gc.release_string_table()
 end
 
 local OPTIONS = {

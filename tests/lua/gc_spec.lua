@@ -82,4 +82,27 @@ describe("the collector's pace", function()
     assert.are.equal(0, rc, err)
     assert.are.equal("300\tfalse\n", out)
   end)
+
+  it("holds the string table while a run has a live stream, and only then", function()
+    local out = run([[
+      local asp = require("asp")
+      local gc = require("asp.gc")
+      local seen = {}
+      local past_only = asp.process_stream{
+        past = { { 1, "a" } },
+        callback = function() seen[#seen + 1] = "past:" .. tostring(gc.holding_string_table()) end,
+      }
+      asp.run({ past_only })
+      local live = asp.process_stream{
+        past = { { 1, "a" } },
+        future = function(emit) emit("b") end,
+        callback = function(t, v) seen[#seen + 1] = v .. ":" .. tostring(gc.holding_string_table()) end,
+      }
+      asp.run({ live })
+      seen[#seen + 1] = "after:" .. tostring(gc.holding_string_table())
+      print(table.concat(seen, " "))
+    ]])
+    assert.are.equal("past:false a:false b:true after:false\n", out)
+  end)
 end)
+
