@@ -206,6 +206,7 @@ local main = {
 local results = {}
 for i, w in ipairs(main) do results[i] = measure(w[2], w[3], not w.no_base) end
 local tcp = measure("tcp.lua", "200000 100000", false)
+local tcp_floor = measure("tcp_floor.lua", "200000 100000", false)
 local timer = measure("timer.lua", "2", false)
 
 io.stderr:write("scaling\n")
@@ -257,6 +258,8 @@ local function latency_row(label, r, tail, target)
 end
 latency_row("live: line written to TCP 127.0.0.1 until its callback runs, 100k lines/s", tcp,
   function(m) return format("%d lost, %d sent, %d received", m.lost, m.sent, m.received) end, "median < 50 µs, p99 < 500 µs, none lost")
+latency_row("the machine's floor: the same writer read by a plain C program (blocking read(), bench/reference/tcp_reader.c)", tcp_floor,
+  function(m) return format("%d lost, %d sent, %d received", m.lost, m.sent, m.received) end, "(reference, no target)")
 latency_row("live timer: asp.timer every 1 ms + asp.sleep 0.7..4.9 ms, asp.wall() - due, 2 s", timer,
   function(m) return format("%d early", m.early) end, "never early; p99 within 1 ms")
 out("")
