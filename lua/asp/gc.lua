@@ -1,49 +1,77 @@
--- The garbage collector's pace: a floor under the allocation between two
--- collection cycles.
+-- The garbage collector's pace: how much is allocated between two
+-- collection cycles, set after each cycle from what it left alive.
 --
 -- LuaJIT starts a cycle when the heap reaches `pause`% of what the last one
--- left alive (200: twice). A replay keeps little alive (the engine's live
--- heap is a few hundred KB) while it allocates a table per CSV row or call,
--- so at 200 a cycle ran every few hundred KB, each one marking the whole
--- live heap again and sweeping the string table: ~7% of a CSV replay.
+-- left alive (200: twice). The engine's own live heap is a few hundred KB.
 --
--- After each cycle the pause is set so that the next one starts at
--- max(2 x live, live + FLOOR): small heaps wait for FLOOR bytes of new
--- allocation, large ones keep LuaJIT's default. The cost in memory is at
--- most FLOOR beyond the default. A script that sets the pause itself
--- (collectgarbage("setpause", n)) keeps its own: the tuning then stops.
+-- Replay (throughput): a replay allocates a table per CSV row or call, so at
+-- 200 a cycle ran every few hundred KB, each one marking the whole live heap
+-- again and sweeping the string table: ~7% of a CSV replay. The next cycle
+-- starts at max(2 x live, live + 1 MB): small heaps wait for 1 MB of new
+-- allocation (more outgrew the L2 cache: 8 MB was slower than 1 MB), large
+-- ones keep LuaJIT's default.
+--
+-- Live (latency): LuaJIT interns every string in one hash table, which
+-- doubles when it holds as many strings as slots (rehashing every string at
+-- once) and halves at the end of a cycle that left it a quarter full. A
+-- live feed makes strings that die young (each line, each capture of a
+-- match), so the longer the cycle, the larger the table grew and shrank
+-- again, every cycle: at 100,000 lines/s over TCP, stalls of 1 to 7 ms in
+-- lj_str_resize at the same line counts run after run, the whole of the
+-- latency's p99. While a run has a live stream, the next cycle starts at
+-- max(1.1 x live, live + 128 KB): short cycles keep the table small and in
+-- cache. Measured (bench/workloads/tcp.lua; jumps of the latency by more
+-- than 250 us in a run of 200,000 lines): 27-28 with 1 MB cycles, 1-7 with
+-- these; p99 ~2.2 ms against 0.11-0.13 ms, and less CPU. Keeping 16,384
+-- strings alive to pin the table's size instead made cycles longer and did
+-- no better; 1.5 x live as the minimum let the benchmark's own 1.6 MB of
+-- latencies stretch the cycles again (49-55 jumps). The price: a large live
+-- heap is marked again every 10% of its size of allocation; a live script
+-- with hundreds of MB of state may prefer its own pause.
+--
+-- A script that sets the pause itself (collectgarbage("setpause", n)) keeps
+-- its own: the tuning then stops.
 local ffi = require("ffi")
 
 local M = {}
 
-local FLOOR_KB = 1024
-local DEFAULT_PAUSE = 200
-local MAX_PAUSE = 100000 -- live heaps under ~8 KB: no bound from the floor beyond this
+local DEFAULT_PAUSE = 200 -- LuaJIT's
+local REPLAY_FLOOR_KB, REPLAY_MIN = 1024, 200
+local LIVE_FLOOR_KB, LIVE_MIN = 128, 110
+local MAX_PAUSE = 100000 -- tiny heaps: no bound from the floor beyond this
 
-local last_set = nil  -- the pause this module set last; nil: not tuning
+local last_set = nil    -- the pause this module set last; nil: not tuning
+local live_pace = false -- a run with a live stream is on
 local arm
 
--- The pause for a live heap of live_kb.
-function M.pause_for(live_kb)
+-- The pause for a live heap of live_kb, in a replay or (live = true) while a
+-- run has a live stream.
+function M.pause_for(live_kb, live)
   if live_kb <= 0 then return MAX_PAUSE end
-  local p = math.floor(100 * (live_kb + FLOOR_KB) / live_kb)
-  if p < DEFAULT_PAUSE then return DEFAULT_PAUSE end
+  local floor_kb, min = REPLAY_FLOOR_KB, REPLAY_MIN
+  if live then floor_kb, min = LIVE_FLOOR_KB, LIVE_MIN end
+  local p = math.floor(100 * (live_kb + floor_kb) / live_kb)
+  if p < min then return min end
   if p > MAX_PAUSE then return MAX_PAUSE end
   return p
 end
 
-local function retune()
-  if last_set == nil then return end
-  local p = M.pause_for(collectgarbage("count"))
+-- Sets the pause for the heap now; false when the script had set one of its
+-- own since (the tuning then stops and the script's pause stands).
+local function set_pause()
+  local p = M.pause_for(collectgarbage("count"), live_pace)
   local before = collectgarbage("setpause", p)
   if before ~= last_set then
-    -- Someone else set the pause since: theirs stands.
     collectgarbage("setpause", before)
     last_set = nil
-    return
+    return false
   end
   last_set = p
-  arm()
+  return true
+end
+
+local function retune()
+  if last_set ~= nil and set_pause() then arm() end
 end
 
 -- A finalizer runs once per cycle that collects its object: the object of
@@ -59,8 +87,8 @@ function M.start()
   local current = collectgarbage("setpause", DEFAULT_PAUSE)
   collectgarbage("setpause", current)
   if current ~= DEFAULT_PAUSE then return end
-  last_set = M.pause_for(collectgarbage("count"))
-  collectgarbage("setpause", last_set)
+  last_set = DEFAULT_PAUSE
+  set_pause()
   arm()
 end
 
@@ -69,37 +97,19 @@ function M.tuning()
   return last_set ~= nil
 end
 
--- -- The string table in live runs -----------------------------------------
---
--- LuaJIT interns every string in one hash table, which doubles when it
--- holds as many strings as slots and halves at the end of a cycle that
--- left it a quarter full. A live feed makes strings at a steady rate (each
--- line, each capture of a match) that die young, so the table doubled in
--- every cycle and halved after it, and the doubling rehashes every string
--- in it at once: at 100,000 lines/s over TCP, stalls of 1 to 5 ms once per
--- cycle (perf: lj_str_resize), the whole of the latency's p99.
---
--- While a run has a live stream, RESERVE strings stay alive: the table then
--- never shrinks below 4 x RESERVE slots, room for the strings of a cycle
--- (at most ~FLOOR / 32 bytes, the smallest string), so it stops resizing.
--- The cost: ~1.3 MB (the strings and the table's slots). Measured
--- (bench/workloads/tcp.lua, 4 runs each): p99 480-670 us without, 80-130
--- us with 16,384; 32,768 did worse (200-690 us: a larger table to sweep).
-local RESERVE = 16384
-local reserve = nil
-
-function M.hold_string_table()
-  if reserve then return end
-  reserve = {}
-  for i = 1, RESERVE do reserve[i] = "asp string table reserve " .. i end
+-- A stream went live (on = true) or the run ended: the pace changes at once.
+local function set_live(on)
+  if live_pace == on then return end
+  live_pace = on
+  if last_set ~= nil then set_pause() end
 end
 
-function M.release_string_table()
-  reserve = nil
-end
+function M.live_started() set_live(true) end
+function M.live_ended() set_live(false) end
 
-function M.holding_string_table()
-  return reserve ~= nil
+-- Whether the live pace is in force.
+function M.live()
+  return live_pace
 end
 
 return M

@@ -168,7 +168,7 @@ end
 local function go_live(st)
   st.past_done = true
   not_plain(st)
-  if st.future then gc.hold_string_table() end
+  if st.future then gc.live_started() end
   if st.on_live_start then
     set_context(st)
     st.on_live_start()
@@ -345,7 +345,7 @@ sched.cleanups[#sched.cleanups + 1] = function()
   streams_started = 0
   for i = 1, #natives do natives[i]:_close() end
   natives = {}
-  gc.release_string_table()
+  gc.live_ended()
 end
 
 local OPTIONS = {
