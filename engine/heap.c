@@ -171,9 +171,9 @@ int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order)
         if (index < 0) {
             /* The dead root slot is free: one sift down does both jobs. */
             h->held = 0;
-            h->count++;
             place(h, 0, e);
-            sift_down(h, 0);
+            if (++h->count > 1) /* alone (one stream's replay), it is in place */
+                sift_down(h, 0);
             return 0;
         }
         settle(h);
