@@ -182,10 +182,13 @@ end
 -- which is the same to Lua as an absent key. Arrays (unpack) are filled
 -- element by element, so that a nil ends the array where the docs say.
 local FIELD = {
+  -- A field that starts with a letter is no number (not even inf or nan
+  -- for asp_parse_number): a string without the call.
   auto = [[
   s = start[%d]; len = stop[%d] - s
   if len > 0 then
-    if parse_number(data + s, len, num_out) ~= 0 then %s = num_out[0]
+    local c = bor(data[s], 32)
+    if (c < 97 or c > 122) and parse_number(data + s, len, num_out) ~= 0 then %s = num_out[0]
     else %s = ffi_string(data + s, len) end
   end
 ]],
@@ -238,7 +241,7 @@ local MAX_LOCALS = 150
 
 function Decoder:compile()
   local src = { [[
-local C, ffi_string, new_tab, Time, num_out, int_out, ns_out, unit, tonumber, cut_array = ...
+local C, ffi_string, new_tab, Time, num_out, int_out, ns_out, unit, tonumber, cut_array, bor = ...
 local parse_number, parse_integer, parse_time = C.asp_parse_number, C.asp_parse_integer, C.asp_parse_time
 return function(self, row)
   local data, start, stop = row.data, row.start, row.stop
@@ -291,7 +294,7 @@ return function(self, row)
     src[#src + 1] = "  return v\nend\n"
   end
   local chunk = assert(loadstring(table.concat(src), "=asp.csv row decoder"))
-  return chunk(C, ffi_string, new_tab, Time, num_out, int_out, ns_out, self.spec.unit, tonumber, cut_array)
+  return chunk(C, ffi_string, new_tab, Time, num_out, int_out, ns_out, self.spec.unit, tonumber, cut_array, bit.bor)
 end
 
 -- Takes a record: the header (returns nil, nil), or a row. Returns
@@ -327,6 +330,9 @@ function Decoder:take(row, arrival)
   if arrival then return Time(arrival), v end
   return nil, v
 end
+
+-- Called as an upvalue on the hot path: no lookup through the metatable.
+local decoder_take = Decoder.take
 
 function Decoder:reject(row, i, what)
   local msg = bad(self, row, i, what)
@@ -420,7 +426,7 @@ function Reader:next(live)
   -- JIT compiles the caller's loop and this path as one trace.
   local rc = C.asp_csvfile_next(f, follow)
   if rc == 1 then
-    local t, v = self.dec:take(self.row, nil)
+    local t, v = decoder_take(self.dec, self.row, nil)
     if t then
       if self.spec.strict_order then check_order(self, t) end
       return t, v

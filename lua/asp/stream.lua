@@ -114,7 +114,9 @@ end
 -- Native readers (asp.csv and others) are objects whose metatable has
 -- __asp_past and a next(self) method returning (Time, value) or nil.
 local function from_reader(st)
-  local t, v = st.past:next()
+  -- past_next is the reader's next method, looked up once (the same
+  -- function for every reader of a kind: the trace stays monomorphic).
+  local t, v = st.past_next(st.past)
   if t then
     local clock = st.clock
     clock.read = clock.read + 1
@@ -383,6 +385,7 @@ function M.process_stream(opts)
     local mt = getmetatable(past)
     if mt and mt.__asp_past then
       st.fetch = from_reader
+      st.past_next = past.next
     else
       st.fetch = from_array
     end

@@ -33,9 +33,11 @@ describe("the collector's pace", function()
     assert.are.equal("true", tuning)
     live = tonumber(live)
     assert.is_true(live < 1024, "the engine's own heap is under 1 MB: " .. live)
-    -- The finalizer of the cycle just run set it from the live heap.
-    assert.are.equal(want, p)
-    assert.is_true(tonumber(p) > 200)
+    -- The finalizer of the cycle just run set it from the heap it saw
+    -- (a few hundred bytes from what `count` says a moment later).
+    p, want = tonumber(p), tonumber(want)
+    assert.is_true(math.abs(p - want) <= want * 0.02, ("pause %d, expected about %d"):format(p, want))
+    assert.is_true(p > 200)
   end)
 
   it("computes max(2 x live, live + 1 MB) in a replay, max(1.1 x live, live + 128 KB) live", function()

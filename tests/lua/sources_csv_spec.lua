@@ -24,6 +24,18 @@ describe("asp.csv", function()
     assert.are.same({ sym = "MSFT", price = -2000, qty = 0 }, got[2][2])
   end)
 
+  it("types auto fields: decimal numbers become numbers, anything else stays text", function()
+    local fields = { "inf", "nan", "Infinity", "e5", "x1", "0x10", " 12", "+3", "-.5", "1e3", "1.", "\195\169", "12ab" }
+    local names = {}
+    for i = 1, #fields do names[i] = "f" .. i end
+    local p = u.tmpfile("time," .. table.concat(names, ",") .. "\n1," .. table.concat(fields, ",") .. "\n")
+    local row = collect(asp.csv(p))[1][2]
+    local want = { "inf", "nan", "Infinity", "e5", "x1", "0x10", 12, 3, -0.5, 1000, 1, "\195\169", "12ab" }
+    for i = 1, #fields do
+      assert.are.same(want[i], row["f" .. i], "field '" .. fields[i] .. "'")
+    end
+  end)
+
   it("follows RFC 4180 quoting: delimiters, newlines and doubled quotes inside quotes, CRLF", function()
     local p = u.tmpfile('time,text,n\r\n1,"a,b",1\r\n2,"line1\nline2",2\r\n3,"say ""hi""",3\r\n\r\n4,plain,4')
     local got = collect(asp.csv(p))
