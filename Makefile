@@ -108,7 +108,7 @@ bench:
 	@echo "== soak: $(SOAK_RATE) lines/s for $(SOAK_SECONDS) s"
 	@out=$$($(MAKE) --no-print-directory -s BUILD=build/bench soak | tail -n 1) && echo "$$out" && \
 	  printf '\n## Load (make soak): a live TCP source, %s lines/s for %s s\n\n    %s\n' \
-	    "$(SOAK_RATE)" "$(SOAK_SECONDS)" "$$out" >> bench/results.md
+	    "$(SOAK_RATE)" "$(SOAK_SECONDS)" "$$out" >> "$${BENCH_OUT:-bench/results.md}"
 
 # make soak: a live TCP source at SOAK_RATE lines/s for SOAK_SECONDS s (not
 # part of make test); prints lines in/out, lost, peak RSS.
