@@ -472,19 +472,24 @@ static const double pow10_exact[23] = {
  */
 static int parse_plain_decimal(const char *s, size_t len, double *out)
 {
-    const char *p = s, *e = s + len;
+    /* s[len] is a NUL (the caller checked): the digit runs stop there, so
+     * the loops need no bound; digits are counted from the pointers. */
+    const char *p = s, *run, *e = s + len;
     uint64_t m = 0;
-    int digits = 0, frac = 0, neg = 0;
+    unsigned d;
+    int digits, frac = 0, neg = 0;
     if (*p == '-' || *p == '+') {
         neg = *p == '-';
         p++;
     }
-    for (; p < e && (unsigned)(*p - '0') < 10; p++, digits++)
-        m = m * 10 + (uint64_t)(*p - '0');
-    if (p < e && *p == '.') {
-        p++;
-        for (; p < e && (unsigned)(*p - '0') < 10; p++, digits++, frac++)
-            m = m * 10 + (uint64_t)(*p - '0');
+    for (run = p; (d = (unsigned)(*p - '0')) < 10; p++)
+        m = m * 10 + d; /* wraps past 19 digits: rejected below */
+    digits = (int)(p - run);
+    if (*p == '.') {
+        for (run = ++p; (d = (unsigned)(*p - '0')) < 10; p++)
+            m = m * 10 + d;
+        frac = (int)(p - run);
+        digits += frac;
     }
     if (p != e || digits == 0 || digits > 19 || m > (UINT64_C(1) << 53))
         /* A letter where the first digit should be: strtod would only take
@@ -599,16 +604,17 @@ static int parse_iso_cached(const char *s, size_t len, int64_t *out)
     if (len < 19 || s[13] != ':' || s[16] != ':')
         return -1;
     if (t < e && *t == '.') {
-        int digits = 0;
-        for (t++; t < e && (unsigned)(*t - '0') < 10; t++, digits++) {
-            if (digits == 9)
-                return -1;
-            frac = frac * 10 + (*t - '0');
+        /* 1 to 9 digits of a second, scaled to ns by one multiplication. */
+        static const int32_t scale[10] = { 0, 100000000, 10000000, 1000000, 100000, 10000, 1000, 100, 10, 1 };
+        const char *run = ++t;
+        unsigned d;
+        while (t < e && t - run < 10 && (d = (unsigned)(*t - '0')) < 10) {
+            frac = frac * 10 + d;
+            t++;
         }
-        if (digits == 0)
+        if (t == run || t - run > 9)
             return -1;
-        for (; digits < 9; digits++)
-            frac *= 10;
+        frac *= scale[t - run];
     }
     if (t < e && (*t == 'Z' || *t == 'z'))
         t++;
