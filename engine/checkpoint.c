@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "asp_ffi.h"
+#include "io.h"
 #include "sched.h"
 
 /* -- Bookkeeping ----------------------------------------------------------- */
@@ -201,36 +202,6 @@ int asp_checkpoint_session(int max)
     return 0;
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-    char *p = buf;
-    while (len > 0) {
-        ssize_t r = read(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t r = write(fd, p, len);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        len -= (size_t)r;
-    }
-    return 0;
-}
-
 /* Ends checkpoint i: kills it and forgets it. */
 static void drop(int i)
 {
@@ -255,7 +226,7 @@ static void wait_for_resume(int fd)
     ign.sa_handler = SIG_IGN;
     sigaction(SIGINT, &ign, &old_int);
     sigaction(SIGQUIT, &ign, &old_quit);
-    if (read_full(fd, &m, sizeof m) != 0 || m.n < 0 || m.n > ASP_CHECKPOINTS_MAX)
+    if (asp_read_full(fd, &m, sizeof m) != 0 || m.n < 0 || m.n > ASP_CHECKPOINTS_MAX)
         _exit(0);
     close(fd);
     sigaction(SIGINT, &old_int, NULL);
@@ -342,7 +313,7 @@ int asp_checkpoint_restore(int32_t id, int32_t kind, int64_t target)
         m.ids[j] = cps.cp[j].id;
     fflush(NULL);
     shm->foreground = cps.cp[i].pid;
-    if (write_full(cps.cp[i].fd, &m, sizeof m) != 0) {
+    if (asp_write_full(cps.cp[i].fd, &m, sizeof m) != 0) {
         shm->foreground = getpid();
         drop(i);
         return -1;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "asp_ffi.h"
+#include "io.h"
 
 static int journal_fd = -1;
 /* This process's cursors, one per kind of record: lines are taken back when
@@ -88,23 +89,6 @@ int asp_journal_replaying(void)
     return may_replay;
 }
 
-static int write_all(const void *p, size_t n, int64_t at)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = pwrite(journal_fd, c, n, (off_t)at);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-        at += w;
-    }
-    return 0;
-}
-
 /* Appends at the end of what this process has replayed (the end of the
  * file, since it appends only once both cursors reached it). */
 static void append(int32_t kind, int32_t source, int64_t time, const char *data, size_t len, int32_t status)
@@ -117,7 +101,8 @@ static void append(int32_t kind, int32_t source, int64_t time, const char *data,
     h.time = time;
     h.len = (uint32_t)len;
     h.status = status;
-    if (write_all(&h, sizeof h, at) != 0 || (len && write_all(data, len, at + (int64_t)sizeof h) != 0)) {
+    if (asp_pwrite_full(journal_fd, &h, sizeof h, at) != 0 ||
+        (len && asp_pwrite_full(journal_fd, data, len, at + (int64_t)sizeof h) != 0)) {
         asp_journal_close(); /* a journal with a hole would replay wrongly */
         return;
     }
