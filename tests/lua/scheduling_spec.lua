@@ -71,6 +71,20 @@ describe("asp.call_later(when, fn, ...)", function()
     assert.are.same({ n = 5, T0 + 1, "a", nil, 3, nil }, got)
   end)
 
+  it("passes exactly as many extra arguments as given, from none to three (nils counted)", function()
+    local got = {}
+    local function record(...) got[#got + 1] = { n = select("#", ...), select(2, ...) } end
+    asp.run({
+      function()
+        asp.call_later(1, record)
+        asp.call_later(1, record, nil)
+        asp.call_later(1, record, "x", nil)
+        asp.call_later(1, record, nil, "y", nil)
+      end,
+    }, { start_time = T0 })
+    assert.are.same({ { n = 1 }, { n = 2 }, { n = 3, "x" }, { n = 4, nil, "y" } }, got)
+  end)
+
   it("runs fn in a task of its own that may sleep without holding up others", function()
     local log = {}
     asp.run({
