@@ -78,9 +78,24 @@ static void put_small(asp_lua_alloc *a, void *p, unsigned c)
     a->free[c] = b;
 }
 
+/* A block of n bytes, small or not, and its return. */
+static void *get_block(asp_lua_alloc *a, size_t n)
+{
+    return n <= SMALL_MAX ? get_small(a, class_of(n)) : malloc(n);
+}
+
+static void put_block(asp_lua_alloc *a, void *p, size_t n)
+{
+    if (n <= SMALL_MAX)
+        put_small(a, p, class_of(n));
+    else
+        free(p);
+}
+
 void *asp_lua_alloc_f(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     asp_lua_alloc *a = ud;
+    void *n;
     if (!POOLED) {
         if (nsize == 0) {
             free(ptr);
@@ -89,32 +104,23 @@ void *asp_lua_alloc_f(void *ud, void *ptr, size_t osize, size_t nsize)
         return realloc(ptr, nsize);
     }
     if (nsize == 0) {
-        if (ptr) {
-            if (osize <= SMALL_MAX)
-                put_small(a, ptr, class_of(osize));
-            else
-                free(ptr);
-        }
+        if (ptr)
+            put_block(a, ptr, osize);
         return NULL;
     }
     if (!ptr)
-        return nsize <= SMALL_MAX ? get_small(a, class_of(nsize)) : malloc(nsize);
+        return get_block(a, nsize);
     if (osize > SMALL_MAX && nsize > SMALL_MAX)
         return realloc(ptr, nsize);
     if (osize <= SMALL_MAX && nsize <= SMALL_MAX && class_of(osize) == class_of(nsize))
         return ptr;
-    {
-        /* Across the small/large line or between classes: move the block. */
-        void *n = nsize <= SMALL_MAX ? get_small(a, class_of(nsize)) : malloc(nsize);
-        if (!n)
-            return NULL; /* the old block stays valid, as realloc's does */
-        memcpy(n, ptr, osize < nsize ? osize : nsize);
-        if (osize <= SMALL_MAX)
-            put_small(a, ptr, class_of(osize));
-        else
-            free(ptr);
-        return n;
-    }
+    /* Across the small/large line or between classes: move the block. */
+    n = get_block(a, nsize);
+    if (!n)
+        return NULL; /* the old block stays valid, as realloc's does */
+    memcpy(n, ptr, osize < nsize ? osize : nsize);
+    put_block(a, ptr, osize);
+    return n;
 }
 
 int asp_lua_alloc_pooled(void)
