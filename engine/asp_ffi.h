@@ -87,6 +87,7 @@ int64_t asp_csvfile_offset(asp_csvfile *f);
 /* The fraction read of the open (non-follow) files together, or -1 when none. */
 double asp_csvfile_progress(void);
 void asp_csvfile_set_follow(asp_csvfile *f, int follow);
+void asp_csvfile_set_header(asp_csvfile *f, int header);
 void asp_progress_done(void);
 
 /* A line from a live source: data[0..len) (no newline), arrival wall ns. */

@@ -80,6 +80,19 @@ int asp_csv_partial(const asp_csv *p)
     return !p->complete && (p->len > 0 || p->nf > 0 || p->state != ST_FIELD);
 }
 
+void asp_csv_reset(asp_csv *p)
+{
+    p->state = ST_FIELD;
+    p->complete = p->quoted = 0;
+    p->len = 0;
+    p->nf = 0;
+    p->start[0] = 0;
+    p->line = p->row.line = 1;
+    p->pos = p->line_pos = 0;
+    p->field_col = 1;
+    p->err[0] = '\0';
+}
+
 /* -- Buffers -- */
 
 static int grow(asp_csv *p, size_t need)

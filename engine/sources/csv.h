@@ -45,4 +45,7 @@ int asp_csv_finish(asp_csv *p);
 /* True when the parser holds part of a record (bytes since the last record). */
 int asp_csv_partial(const asp_csv *p);
 
+/* Forgets everything fed so far, as if new (the record's pointers stay). */
+void asp_csv_reset(asp_csv *p);
+
 #endif

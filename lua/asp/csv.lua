@@ -378,6 +378,7 @@ function M.csv(path, opts)
   end
   f = ffi.gc(f, C.asp_csvfile_close)
   C.asp_csvfile_set_follow(f, opts.follow and 1 or 0)
+  C.asp_csvfile_set_header(f, spec.header and 1 or 0)
   local self = setmetatable({
     path = path, f = f, row = C.asp_csvfile_record(f), spec = spec,
     dec = M.decoder(spec, "asp.csv: " .. path, opts.unpack),
