@@ -117,12 +117,12 @@ void asp_sched_release(asp_sched *s, int32_t id)
 
 int asp_sched_push_event(asp_sched *s, int32_t id, int64_t due, uint32_t stream_order)
 {
-    return asp_heap_push(&s->heap, id, due < s->now ? s->now : due, stream_order);
+    return asp_heap_push(&s->heap, id, due, stream_order);
 }
 
 int asp_sched_push(asp_sched *s, int32_t id, int64_t due)
 {
-    return asp_heap_push(&s->heap, id, due < s->now ? s->now : due, CLASS_OTHER | ++s->seq);
+    return asp_heap_push(&s->heap, id, due, CLASS_OTHER | ++s->seq);
 }
 
 int asp_sched_cancel(asp_sched *s, int32_t id)

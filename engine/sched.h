@@ -3,9 +3,11 @@
  *
  * Items are keyed by (due, class, order). Class 0 holds stream events,
  * ordered at equal due by the stream's start order; class 1 holds everything
- * else (wake-ups, ticks, calls, task starts), first scheduled first. Due
- * times are never earlier than the clock: an item scheduled in the past is
- * due now, behind the items already due now, so the clock never goes back.
+ * else (wake-ups, ticks, calls, task starts), first scheduled first. An
+ * item keeps its own due time even when that is already past (a late item):
+ * late items run in the order of their due times, before anything due later,
+ * and the clock stays where it is while they run (it never goes back). Only
+ * asp.sleep asks for "now" itself when given a past Time (sched.lua).
  *
  * asp_sched_next applies the clock rule: an item due at or before the wall
  * clock runs at once with the clock set to its due time (replay); one due

@@ -168,18 +168,23 @@ static void an_item_due_in_the_past_is_due_now(void **state)
     assert_ns_equal(asp_sched_now(s), t0);
 }
 
-static void an_item_due_in_the_past_runs_behind_those_already_due_now(void **state)
+static void late_items_keep_their_own_due_times_and_run_in_their_order(void **state)
 {
     asp_sched *s = *state;
     int64_t t0 = PAST;
     asp_sched_start(s, t0);
+    /* Queued in this order, all but `later` already late or due now. */
     int32_t now_item = push(s, t0);
-    int32_t late = push(s, t0 - 5 * NS);
+    int32_t late2 = push(s, t0 - 2 * NS);
+    int32_t late5 = push(s, t0 - 5 * NS);
     int32_t later = push(s, t0 + NS);
-    assert_int_equal(asp_sched_next(s), now_item);
-    assert_int_equal(asp_sched_next(s), late);
+    assert_int_equal(asp_sched_next(s), late5);
+    assert_ns_equal(asp_sched_now(s), t0); /* the clock stays */
+    assert_int_equal(asp_sched_next(s), late2);
     assert_ns_equal(asp_sched_now(s), t0);
+    assert_int_equal(asp_sched_next(s), now_item);
     assert_int_equal(asp_sched_next(s), later);
+    assert_ns_equal(asp_sched_now(s), t0 + NS);
 }
 
 static void the_clock_never_goes_back(void **state)
@@ -191,8 +196,8 @@ static void the_clock_never_goes_back(void **state)
     assert_int_equal(asp_sched_next(s), a);
     assert_ns_equal(asp_sched_now(s), t0 + 10 * NS);
     /* Both an event and another item scheduled before the clock. */
-    int32_t e = push_event(s, t0 + 2 * NS, 1);
     int32_t b = push(s, t0 + 3 * NS);
+    int32_t e = push_event(s, t0 + 2 * NS, 1);
     assert_int_equal(asp_sched_next(s), e);
     assert_ns_equal(asp_sched_now(s), t0 + 10 * NS);
     assert_int_equal(asp_sched_next(s), b);
@@ -339,7 +344,7 @@ int main(void)
         T(a_requeued_item_goes_behind_those_queued_before),
         T(start_empties_the_queue_and_sets_the_clock),
         T(an_item_due_in_the_past_is_due_now),
-        T(an_item_due_in_the_past_runs_behind_those_already_due_now),
+        T(late_items_keep_their_own_due_times_and_run_in_their_order),
         T(the_clock_never_goes_back),
         T(a_late_stream_event_still_runs_before_other_items_due_now),
         T(a_cancelled_item_never_runs),

@@ -202,4 +202,36 @@ describe("the clock rule", function()
     assert.are.equal(150, #h.lines(o1))
     assert.are.equal(o1, o2)
   end)
+  it("late items keep their own due times: they run in time order, before anything due later", function()
+    local log = {}
+    local function note(what) return function(t) log[#log + 1] = what .. "(" .. at(t) .. ")@" .. at(asp.now()) end end
+    asp.run({
+      asp.process_stream{ past = { { T0 + 1, "a1" }, { T0 + 2, "a2" }, { T0 + 4, "a4" } },
+        callback = function(t, v)
+          if v == "a1" then
+            asp.sleep(9)                           -- wakes at 10: a2 and a4 are late
+            asp.call_later(T0 + 3, note("call"))   -- late, due 3
+            asp.call_later(T0 + 1.5, note("call")) -- late, due 1.5
+            asp.call_later(0, note("now"))          -- due now, 10
+            asp.call_later(-8, function(due)       -- late, due 2 (a number in the past)
+              asp.sleep(T0)                         -- a past Time: due now, behind what is due
+              log[#log + 1] = "woke(" .. at(due) .. ")@" .. at(asp.now())
+            end)
+          end
+          log[#log + 1] = v .. "(" .. at(t) .. ")@" .. at(asp.now())
+        end },
+      asp.process_stream{ past = { { T0 + 12, "b12" } },
+        callback = function(t, v) log[#log + 1] = v .. "(" .. at(t) .. ")@" .. at(asp.now()) end },
+    }, { start_time = T0 })
+    assert.are.same({
+      "a1(1)@10",
+      "call(1.5)@10",
+      "a2(2)@10",   -- the event first at equal due (2)
+      "call(3)@10",
+      "a4(4)@10",
+      "now(10)@10",
+      "woke(2)@10",
+      "b12(12)@12",
+    }, log)
+  end)
 end)
