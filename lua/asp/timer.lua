@@ -20,6 +20,12 @@ function methods:describe()
   return "a timer callback"
 end
 
+-- A timer's start_time counts for the clock's start, as a stream's first
+-- past event does (contract v2): the clock starts at the earliest of them.
+function methods:prepare()
+  return self.start_time and self.start_time.ns_ or nil
+end
+
 -- Queues tick k+1, or ends the timer when it would be past end_time.
 local function queue_tick(tm)
   local k = tm.k + 1

@@ -234,4 +234,16 @@ describe("the clock rule", function()
       "b12(12)@12",
     }, log)
   end)
+  it("a timer's start_time counts for the clock's start, like a stream's first past event", function()
+    local log = {}
+    asp.run({
+      asp.timer{ interval = 1, start_time = T0, end_time = 2, callback = function(t)
+        log[#log + 1] = at(t) .. "@" .. at(asp.now())
+      end },
+      asp.process_stream{ past = { { T0 + 1.5, "e" } }, callback = function(t)
+        log[#log + 1] = "e" .. at(t) .. "@" .. at(asp.now())
+      end },
+    })
+    assert.are.same({ "1@1", "e1.5@1.5", "2@2" }, log)
+  end)
 end)
