@@ -38,6 +38,12 @@ int64_t asp_sched_run_wall_start(const asp_sched *s);
 int64_t asp_sched_run_start(const asp_sched *s);
 void asp_sched_pause(asp_sched *s, int64_t budget, int64_t pause_after);
 int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t *dues);
+void asp_sched_set_end(asp_sched *s, int64_t end_ns);
+int64_t asp_sched_end(const asp_sched *s);
+void asp_sched_set_backtest(asp_sched *s, int on);
+void asp_sched_set_live_item(asp_sched *s, int32_t id);
+int asp_sched_is_live(const asp_sched *s);
+uint64_t asp_sched_events(const asp_sched *s);
 
 int asp_checkpoint_enabled(void);
 int asp_checkpoint_take(int64_t items, int64_t ns);

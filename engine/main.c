@@ -40,6 +40,8 @@ static void usage(FILE *out)
         "  --progress  show the progress of long replays on stderr (default: when it is a terminal)\n"
         "  --no-progress  never show it\n"
         "  --stats     print asp.stats() of the last run on stderr at exit\n"
+        "  --backtest  every asp.run is a backtest (live = false): it never waits for the\n"
+        "              wall clock and ends after the last past event\n"
         "  -h          print this help\n"
         "  --          stop handling options\n",
         progname);
@@ -151,6 +153,11 @@ static int pmain(lua_State *L)
             asp_progress_set(1);
         } else if (strcmp(a, "--no-progress") == 0) {
             asp_progress_set(0);
+        } else if (strcmp(a, "--backtest") == 0) {
+            if (report(L, luaL_dostring(L, "require('asp.sched').default_live = false")) != 0) {
+                s->status = 1;
+                return 0;
+            }
         } else if (strcmp(a, "--stats") == 0) {
             show_stats = 1;
         } else if (strcmp(a, "-v") == 0) {

@@ -73,11 +73,46 @@ void asp_sched_start(asp_sched *s, int64_t start)
     s->pause_after = INT64_MAX;
     s->wall_seen = asp_time_wall();
     s->items = 0;
+    s->events = 0;
+    s->end_ns = INT64_MAX;
+    s->backtest = 0;
+    s->is_live = 0;
+    s->live_item = -1;
     s->run_wall_start = s->wall_seen;
     s->run_start = start;
 }
 
 void (*asp_sched_periodic)(asp_sched *s);
+
+void asp_sched_set_end(asp_sched *s, int64_t end_ns)
+{
+    s->end_ns = end_ns;
+}
+
+int64_t asp_sched_end(const asp_sched *s)
+{
+    return s->end_ns;
+}
+
+void asp_sched_set_backtest(asp_sched *s, int on)
+{
+    s->backtest = on;
+}
+
+void asp_sched_set_live_item(asp_sched *s, int32_t id)
+{
+    s->live_item = id;
+}
+
+int asp_sched_is_live(const asp_sched *s)
+{
+    return s->is_live;
+}
+
+uint64_t asp_sched_events(const asp_sched *s)
+{
+    return s->events;
+}
 
 uint64_t asp_sched_items(const asp_sched *s)
 {
@@ -228,10 +263,52 @@ static void wait_until(asp_sched *s, int64_t due, int64_t wall)
     }
 }
 
+/*
+ * The live moment: the run found nothing due at or before the wall clock and
+ * would wait in real time. Returns the live item to run now, or -1.
+ */
+static int32_t go_live(asp_sched *s)
+{
+    int32_t id = s->live_item;
+    if (s->is_live)
+        return -1;
+    s->is_live = 1;
+    if (id < 0)
+        return -1;
+    s->live_item = -1;
+    if (s->wall_seen > s->now)
+        s->now = s->wall_seen; /* the clock has caught up with the wall */
+    if (s->budget > 0)
+        s->budget--;
+    s->items++;
+    return id;
+}
+
+/* Takes the top item and moves the clock to it. */
+static int32_t take(asp_sched *s)
+{
+    asp_heap_entry e = asp_heap_take(&s->heap);
+    if (e.due > s->now)
+        s->now = e.due;
+    if (s->budget > 0)
+        s->budget--;
+    s->events += e.order < CLASS_OTHER;
+    if ((++s->items & 1023) == 0) {
+        /* During a replay the loop is not otherwise run: let live
+         * sources take in what arrived, and show progress. */
+        if (s->live_sources > 0)
+            uv_run(&s->loop, UV_RUN_NOWAIT);
+        if (asp_sched_periodic)
+            asp_sched_periodic(s);
+    }
+    return e.id;
+}
+
 int32_t asp_sched_next(asp_sched *s)
 {
     for (;;) {
         const asp_heap_entry *top;
+        int32_t live;
         if (s->interrupted) {
             s->interrupted = 0;
             return ASP_SCHED_INTERRUPTED;
@@ -242,35 +319,38 @@ int32_t asp_sched_next(asp_sched *s)
          * from the journal, each line before the first item due after it. */
         if (asp_journal_on() && asp_journal_replaying())
             asp_journal_feed(s->heap.count ? asp_heap_top(&s->heap)->due : INT64_MAX);
-        if (s->heap.count == 0) {
+        top = s->heap.count ? asp_heap_top(&s->heap) : NULL;
+        if (top && top->due > s->pause_after)
+            return ASP_SCHED_PAUSED;
+        if (s->backtest) {
+            /* A backtest never waits: the clock jumps to the next item. */
+            if (!top || top->due > s->end_ns)
+                return ASP_SCHED_EMPTY;
+            return take(s);
+        }
+        if (!top || top->due > s->end_ns) {
+            /* Nothing due (up to the end): wait for live input, if any,
+             * until the end. */
             if (s->live_sources <= 0)
                 return ASP_SCHED_EMPTY;
-            uv_run(&s->loop, UV_RUN_ONCE);
+            if (s->end_ns != INT64_MAX && asp_sched_wall(s) >= s->end_ns)
+                return ASP_SCHED_EMPTY;
+            if ((live = go_live(s)) >= 0)
+                return live;
+            if (s->end_ns != INT64_MAX)
+                wait_until(s, s->end_ns, s->wall_seen);
+            else
+                uv_run(&s->loop, UV_RUN_ONCE);
             continue;
         }
-        top = asp_heap_top(&s->heap);
-        if (top->due > s->pause_after)
-            return ASP_SCHED_PAUSED;
         /* The wall clock only moves forward for our purposes: an item due
          * before the last reading is due now without reading it again. */
         if (top->due > s->wall_seen)
             s->wall_seen = asp_time_wall();
-        if (top->due <= s->wall_seen) {
-            asp_heap_entry e = asp_heap_take(&s->heap);
-            if (e.due > s->now)
-                s->now = e.due;
-            if (s->budget > 0)
-                s->budget--;
-            if ((++s->items & 1023) == 0) {
-                /* During a replay the loop is not otherwise run: let live
-                 * sources take in what arrived, and show progress. */
-                if (s->live_sources > 0)
-                    uv_run(&s->loop, UV_RUN_NOWAIT);
-                if (asp_sched_periodic)
-                    asp_sched_periodic(s);
-            }
-            return e.id;
-        }
+        if (top->due <= s->wall_seen)
+            return take(s);
+        if ((live = go_live(s)) >= 0)
+            return live;
         wait_until(s, top->due, s->wall_seen);
     }
 }

@@ -38,6 +38,11 @@ typedef struct asp_sched {
     volatile sig_atomic_t running;     /* between asp_sched_start and asp_sched_clear */
     uint64_t items;      /* items run since the run started (asp.stats, asp.debug) */
     int64_t run_wall_start, run_start; /* the run's wall and virtual start */
+    uint64_t events;     /* stream events among them */
+    int64_t end_ns;      /* items due after it are never run (opts.end_time); INT64_MAX: none */
+    int backtest;        /* opts.live = false: never wait for the wall clock */
+    int is_live;         /* the run has caught up with the wall clock (once and for good) */
+    int32_t live_item;   /* run as the live moment's item (opts.on_live), or -1 */
     int64_t budget;      /* items left before ASP_SCHED_PAUSED; negative: no limit */
     int64_t pause_after; /* ASP_SCHED_PAUSED before an item due later than this */
     asp_heap heap;
@@ -73,6 +78,22 @@ int32_t asp_sched_pending(const asp_sched *s);
  * ASP_SCHED_EMPTY, or ASP_SCHED_INTERRUPTED.
  */
 int32_t asp_sched_next(asp_sched *s);
+
+/*
+ * The run's bounds and its live moment. end_ns: items due after it never
+ * run, and asp_sched_next returns ASP_SCHED_EMPTY once nothing due at or
+ * before it is left (it still waits for live input until then). backtest:
+ * the wall clock is never waited for and live sources are not waited on.
+ * live_item: an item id (not queued) that asp_sched_next hands out once, at
+ * the live moment: the first time it finds nothing due at or before the
+ * wall clock while the run goes on (it would wait in real time).
+ */
+void asp_sched_set_end(asp_sched *s, int64_t end_ns);
+int64_t asp_sched_end(const asp_sched *s);
+void asp_sched_set_backtest(asp_sched *s, int on);
+void asp_sched_set_live_item(asp_sched *s, int32_t id);
+int asp_sched_is_live(const asp_sched *s);
+uint64_t asp_sched_events(const asp_sched *s);
 
 /* For asp.stats: items run, and the wall and virtual times the run started at. */
 uint64_t asp_sched_items(const asp_sched *s);

@@ -1,8 +1,9 @@
 -- Executing arbitrary tasks: a timer every second from a minute ago, ending
--- five seconds after its start. Its five ticks are all in the past: they are
--- due at once (the event column shows each tick's own time), and each runs
--- in a task of its own, so the callbacks' sleeps (arg[1] seconds, default 1)
--- overlap instead of delaying the next tick.
+-- five seconds after its start. Its start counts for the clock's start, so
+-- the run begins a minute ago and fast-forwards: each tick runs at its own
+-- time, and each callback's sleep (arg[1] seconds, default 1) passes in
+-- virtual time, at once. Each tick runs in a task of its own, so a sleep
+-- longer than the interval would overlap the next tick, not delay it.
 --   build/asp-lua examples/timer.lua [sleep]
 package.path = arg[0]:match("(.*/)") .. "?.lua;" .. package.path
 local asp = require("asp")

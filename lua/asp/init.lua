@@ -19,6 +19,7 @@ local asp = {
   spawn = sched.spawn,
   run = sched.run,
   stop = sched.stop,
+  is_live = sched.is_live,
   timer = timer.timer,
   process_stream = stream.process_stream,
   debug = require("asp.debug"),

@@ -366,8 +366,43 @@ function M.stop()
   if running_run then stopping = true end
 end
 
+-- -- Bounds: live = false ends after the last past event -----------------------
+
+-- asp-lua --backtest makes live = false the default of every run.
+M.default_live = true
+M.backtest = false          -- the current run has live = false
+local pasts_open = 0        -- streams with a past not exhausted yet
+local last_past_ns = nil    -- the latest event time of an exhausted past
+
+function M.past_opened()
+  pasts_open = pasts_open + 1
+end
+
+-- A stream's past is exhausted; last_ns is its last event's time (or nil).
+-- In a backtest, once every past is, the run ends after what is due up to
+-- the latest past event.
+function M.past_closed(last_ns)
+  pasts_open = pasts_open - 1
+  if last_ns ~= nil and (last_past_ns == nil or last_ns > last_past_ns) then last_past_ns = last_ns end
+  if M.backtest and pasts_open == 0 then
+    local e = last_past_ns or C.asp_sched_now(S)
+    if e < C.asp_sched_end(S) then C.asp_sched_set_end(S, e) end
+  end
+end
+
+-- What asp.run returns (and asp.stats shows), made as the run ends.
+M.last_result = nil
+
 local function finish_run()
   M.last_wall_end = C.asp_time_wall()
+  M.last_result = {
+    last_time = Time(C.asp_sched_now(S)),
+    items = tonumber(C.asp_sched_items(S)),
+    events = tonumber(C.asp_sched_events(S)),
+    dropped = tonumber(C.asp_sched_pending(S)),
+    stopped = stopping,
+  }
+  M.backtest, pasts_open, last_past_ns = false, 0, nil
   C.asp_sched_clear(S)
   for i = 1, #M.cleanups do M.cleanups[i]() end
   items = {}
@@ -401,6 +436,8 @@ function M.item(id)
   return items[2 * id], items[2 * id + 1]
 end
 
+local RUN_OPTIONS = { start_time = true, end_time = true, live = true, on_live = true }
+
 function M.run(tasks, opts)
   if running_run then error("asp.run: already running (asp.run cannot be called inside a run)", 2) end
   if type(tasks) ~= "table" or is_task(tasks) then
@@ -417,15 +454,34 @@ function M.run(tasks, opts)
       error(("asp.run: tasks[%d] is a %s (a task or a function expected)"):format(i, type(t)), 2)
     end
   end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not RUN_OPTIONS[k] then error("asp.run: unknown option " .. tostring(k), 2) end
+  end
   local start
-  if opts and opts.start_time ~= nil then
+  if opts.start_time ~= nil then
     start = time.coerce(opts.start_time)
     if start == nil then
       error("asp.run: opts.start_time is not a time: " .. tostring(opts.start_time), 2)
     end
     start = start.ns_
   end
+  local end_time = opts.end_time
+  if end_time ~= nil and not is_time(end_time) and not (type(end_time) == "number" and end_time == end_time) then
+    error("asp.run: opts.end_time must be a Time or a number of seconds after the start (got "
+      .. type(end_time) .. ")", 2)
+  end
+  if opts.live ~= nil and type(opts.live) ~= "boolean" then
+    error("asp.run: opts.live must be a boolean (got " .. type(opts.live) .. ")", 2)
+  end
+  if opts.on_live ~= nil and type(opts.on_live) ~= "function" then
+    error("asp.run: opts.on_live must be a function (got " .. type(opts.on_live) .. ")", 2)
+  end
+  local live = opts.live
+  if live == nil then live = M.default_live end
   running_run = true
+  M.backtest = not live
+  pasts_open, last_past_ns = 0, nil
   for i = 1, #M.run_starts do M.run_starts[i]() end
   local ok, err = pcall(function()
     local earliest = C.asp_time_wall()
@@ -445,6 +501,18 @@ function M.run(tasks, opts)
       end
     end
     C.asp_sched_start(S, start or earliest)
+    local now = C.asp_sched_now(S)
+    if end_time ~= nil then
+      local e = is_time(end_time) and end_time.ns_ or C.asp_time_add_seconds(now, end_time)
+      if e < now then
+        error(("asp.run: opts.end_time %s is before the start %s"):format(time.format_ns(e), time.format_ns(now)), 0)
+      end
+      C.asp_sched_set_end(S, e)
+    end
+    C.asp_sched_set_backtest(S, live and 0 or 1)
+    if opts.on_live then
+      C.asp_sched_set_live_item(S, new_item(TASK, { fn = opts.on_live, ctx = "on_live of asp.run", n = 0 }))
+    end
     for i = 1, n do
       local t = tasks[i]
       if is_task(t) then
@@ -474,6 +542,13 @@ function M.run(tasks, opts)
   end
   finish_run()
   if not ok then error(tostring(err), 0) end
+  return M.last_result
+end
+
+-- True once the run has caught up with the wall clock (lua-api.md, "The
+-- live moment"); false outside a run.
+function M.is_live()
+  return running_run and C.asp_sched_is_live(S) ~= 0
 end
 
 return M

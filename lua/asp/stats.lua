@@ -33,9 +33,13 @@ function M.stats(...)
   local now = C.asp_sched_now(S)
   local wall = sched.last_wall_end
   if sched.is_running() or wall == nil then wall = C.asp_time_wall() end
+  local last = sched.last_result
   return {
     streams = streams,
     items = tonumber(C.asp_sched_items(S)),
+    events = tonumber(C.asp_sched_events(S)),
+    -- items left scheduled when the run ended (end_time, live = false, asp.stop)
+    dropped = (not sched.is_running() and last) and last.dropped or 0,
     wall_time = tonumber(wall - wall0) / 1e9,
     virtual_span = tonumber(now - C.asp_sched_run_start(S)) / 1e9,
   }

@@ -42,6 +42,7 @@ local Clock = ffi.typeof([[struct {
 }]])
 
 local STREAM = "stream"
+local NO_EVENT = -0x7fffffffffffffffLL -- a clock's last_ns before its first event
 local streams_started = 0
 local natives = {}   -- native future sources opened in this run, closed when it ends
 
@@ -170,6 +171,14 @@ end
 local function go_live(st)
   st.past_done = true
   not_plain(st)
+  if st.past ~= nil then
+    local last = st.clock.last_ns
+    sched.past_closed(last > NO_EVENT and last or nil)
+  end
+  if sched.backtest then
+    -- live = false: the future is never started.
+    st.future, st.native = nil, false
+  end
   if st.future then gc.live_started() end
   if st.on_live_start then
     set_context(st)
@@ -306,6 +315,8 @@ sched.handlers[STREAM] = deliver
 function methods:prepare()
   if self.prepared then return self.has_first and self.clock.next_ns or nil end
   self.prepared = true
+  -- Counted here, before any stream starts: a backtest ends once no past is left.
+  if self.past ~= nil then sched.past_opened() end
   set_context(self)
   M.run_streams[#M.run_streams + 1] = self
   if self.native then
@@ -372,7 +383,7 @@ function M.process_stream(opts)
     unpack = opts.unpack and true or false, name = opts.name,
     past = opts.past, future = opts.future,
     errors = 0, log_errors = opts.on_error == "log",
-    clock = Clock(0, -0x7fffffffffffffffLL, 0, 0, 0, -1, 0, (opts.unpack or opts.on_error == "log") and 0 or 1),
+    clock = Clock(0, NO_EVENT, 0, 0, 0, -1, 0, (opts.unpack or opts.on_error == "log") and 0 or 1),
     fifo = {}, fifo_head = 1, fifo_tail = 0,
     past_done = false, waiting = false, producer_done = false, native = false, pulling = false,
   }, stream_mt)
