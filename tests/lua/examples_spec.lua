@@ -197,3 +197,16 @@ describe("the examples' arguments", function()
     assert.matches("argument #1: a number of seconds >= 0 expected, got 'soon'", err, 1, true)
   end)
 end)
+
+describe("examples/go_live.lua", function()
+  it("warms up on the whole history and arms orders only at the live moment", function()
+    local lines = run_example("go_live", "3", "0.02")
+    local msgs = messages(lines)
+    assert.are.same({ "live: warmed up on 60 prices, orders armed" }, { msgs[1] })
+    assert.are.equal(4, #msgs)
+    for i = 2, 4 do
+      assert.matches("^order [BS][UE][YL]L? at ", msgs[i])
+      assert.is_true(diff(lines[1].virtual, lines[i].virtual) > 0) -- after the live moment, in the present
+    end
+  end)
+end)
