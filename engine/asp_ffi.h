@@ -42,6 +42,7 @@ void asp_sched_set_end(asp_sched *s, int64_t end_ns);
 int64_t asp_sched_end(const asp_sched *s);
 void asp_sched_set_backtest(asp_sched *s, int on);
 void asp_sched_set_live_item(asp_sched *s, int32_t id);
+int asp_sched_mark_live(asp_sched *s, int32_t id);
 int asp_sched_is_live(const asp_sched *s);
 uint64_t asp_sched_events(const asp_sched *s);
 

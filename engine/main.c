@@ -68,9 +68,36 @@ static int report(lua_State *L, int status)
     return status;
 }
 
+/* The script's folder comes first on package.path, so that a script finds
+ * its neighbours wherever it is started from (cd examples && asp-lua x.lua,
+ * or asp-lua examples/x.lua). */
+static void add_script_dir(lua_State *L, const char *fname)
+{
+    const char *slash = strrchr(fname, '/');
+    size_t dirlen = slash ? (size_t)(slash - fname) + 1 : 0;
+    lua_getglobal(L, "package");
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    for (int k = 0; k < 2; k++) {
+        if (dirlen)
+            lua_pushlstring(L, fname, dirlen);
+        else
+            lua_pushliteral(L, "./");
+        lua_pushstring(L, k == 0 ? "?.lua;" : "?/init.lua;");
+    }
+    lua_getfield(L, -5, "path");
+    lua_concat(L, 5);
+    lua_setfield(L, -2, "path");
+    lua_pop(L, 1);
+}
+
 /* Builds the global arg: arg[0] the script, arg[1..] its arguments. */
 static void create_arg(lua_State *L, char **argv, int argc, int script)
 {
+    if (script > 0 && strcmp(argv[script], "-") != 0)
+        add_script_dir(L, argv[script]);
     lua_createtable(L, argc - script - 1, script + 1);
     for (int i = 0; i < argc; i++) {
         lua_pushstring(L, argv[i]);

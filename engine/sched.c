@@ -57,6 +57,7 @@ void asp_sched_free(asp_sched *s)
     uv_run(&s->loop, UV_RUN_DEFAULT);
     uv_loop_close(&s->loop);
     asp_heap_destroy(&s->heap);
+    free(s->live_ids);
     free(s);
 }
 
@@ -78,6 +79,8 @@ void asp_sched_start(asp_sched *s, int64_t start)
     s->backtest = 0;
     s->is_live = 0;
     s->live_item = -1;
+    if (s->live_ids)
+        memset(s->live_ids, 0, (size_t)s->live_ids_n);
     s->run_wall_start = s->wall_seen;
     s->run_start = start;
 }
@@ -102,6 +105,26 @@ void asp_sched_set_backtest(asp_sched *s, int on)
 void asp_sched_set_live_item(asp_sched *s, int32_t id)
 {
     s->live_item = id;
+}
+
+int asp_sched_mark_live(asp_sched *s, int32_t id)
+{
+    if (id < 0)
+        return -1;
+    if (id >= s->live_ids_n) {
+        int32_t n = s->live_ids_n ? s->live_ids_n : 64;
+        uint8_t *m;
+        while (n <= id)
+            n *= 2;
+        m = realloc(s->live_ids, (size_t)n);
+        if (!m)
+            return -1;
+        memset(m + s->live_ids_n, 0, (size_t)(n - s->live_ids_n));
+        s->live_ids = m;
+        s->live_ids_n = n;
+    }
+    s->live_ids[id] = 1;
+    return 0;
 }
 
 int asp_sched_is_live(const asp_sched *s)
@@ -347,8 +370,13 @@ int32_t asp_sched_next(asp_sched *s)
          * before the last reading is due now without reading it again. */
         if (top->due > s->wall_seen)
             s->wall_seen = asp_time_wall();
-        if (top->due <= s->wall_seen)
+        if (top->due <= s->wall_seen) {
+            /* The first live item to run is a live moment as well. */
+            if (!s->is_live && top->id < s->live_ids_n && s->live_ids[top->id] &&
+                (live = go_live(s)) >= 0)
+                return live;
             return take(s);
+        }
         if ((live = go_live(s)) >= 0)
             return live;
         wait_until(s, top->due, s->wall_seen);

@@ -43,6 +43,8 @@ typedef struct asp_sched {
     int backtest;        /* opts.live = false: never wait for the wall clock */
     int is_live;         /* the run has caught up with the wall clock (once and for good) */
     int32_t live_item;   /* run as the live moment's item (opts.on_live), or -1 */
+    uint8_t *live_ids;   /* live_ids[id]: the item is live input (due at a wall time) */
+    int32_t live_ids_n;
     int64_t budget;      /* items left before ASP_SCHED_PAUSED; negative: no limit */
     int64_t pause_after; /* ASP_SCHED_PAUSED before an item due later than this */
     asp_heap heap;
@@ -92,6 +94,9 @@ void asp_sched_set_end(asp_sched *s, int64_t end_ns);
 int64_t asp_sched_end(const asp_sched *s);
 void asp_sched_set_backtest(asp_sched *s, int on);
 void asp_sched_set_live_item(asp_sched *s, int32_t id);
+/* Marks item id as live (a live stream's events, a producer's start): the
+ * first one to run is a live moment too, and the live item runs before it. */
+int asp_sched_mark_live(asp_sched *s, int32_t id);
 int asp_sched_is_live(const asp_sched *s);
 uint64_t asp_sched_events(const asp_sched *s);
 

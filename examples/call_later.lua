@@ -3,7 +3,6 @@
 -- Past arrivals a minute ago are replayed, their greetings at their own
 -- virtual times; then the live ones follow in real time.
 --   build/asp-lua examples/call_later.lua [delay]
-package.path = arg[0]:match("(.*/)") .. "?.lua;" .. package.path
 local asp = require("asp")
 local ex = require("common")
 

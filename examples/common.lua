@@ -1,7 +1,7 @@
 -- What the examples share, as in the seed's README: the names, the log line
 -- (wall clock, virtual clock, event time, message), the greeter, and the
--- past and live sources. Examples load it with
---   package.path = arg[0]:match("(.*/)") .. "?.lua;" .. package.path
+-- past and live sources. Examples load it with require("common"): asp-lua
+-- puts the folder of the script it runs first on package.path.
 local asp = require("asp")
 
 local M = {}

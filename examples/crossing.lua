@@ -2,7 +2,6 @@
 -- same two names live, `delay` seconds apart (arg[1], default 0.2). Once the
 -- virtual clock has caught up with the wall clock, the two stay equal.
 --   build/asp-lua examples/crossing.lua [delay]      (make demo)
-package.path = arg[0]:match("(.*/)") .. "?.lua;" .. package.path
 local asp = require("asp")
 local ex = require("common")
 
@@ -14,6 +13,8 @@ asp.run({
     callback = greeter.greet,
     past = ex.timestamped(start_time, 1, ex.sub(ex.NAMES, 1, 2)),
     future = ex.live(ex.sub(ex.NAMES, 1, 2), delay),
-    on_live_start = function() print("** Running live **") end,
   },
+}, {
+  -- The live moment: the replay is over and the clock has caught up.
+  on_live = function() print("** Running live **") end,
 })

@@ -2,7 +2,6 @@
 -- seconds (arg[1], default 0.2; the seed used 1). Virtual time is the wall
 -- clock, and each event's time is the moment it was emitted.
 --   build/asp-lua examples/future.lua [delay]
-package.path = arg[0]:match("(.*/)") .. "?.lua;" .. package.path
 local asp = require("asp")
 local ex = require("common")
 

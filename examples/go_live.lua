@@ -4,7 +4,6 @@
 -- one. A stream's on_live_start would be too early: it runs when that
 -- stream's history ends, while other history may still be due.
 --   build/asp-lua examples/go_live.lua [live_ticks] [delay]
-package.path = arg[0]:match("(.*/)") .. "?.lua;" .. package.path
 local asp = require("asp")
 local ex = require("common")
 

@@ -2,7 +2,6 @@
 -- 2025-01-01. The past is replayed at once, the virtual clock following the
 -- events' times.
 --   build/asp-lua examples/past.lua
-package.path = arg[0]:match("(.*/)") .. "?.lua;" .. package.path
 local asp = require("asp")
 local ex = require("common")
 

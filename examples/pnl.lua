@@ -12,7 +12,6 @@
 --     it is delivered at once, with its own event time, and the clock does
 --     not go back.
 --   build/asp-lua examples/pnl.lua
-package.path = arg[0]:match("(.*/)") .. "?.lua;" .. package.path
 local asp = require("asp")
 local ex = require("common")
 

@@ -3,7 +3,6 @@
 -- arrival waits for the callback (a stream delivers one event at a time).
 --   build/asp-lua examples/sleep.lua [delay [pause]]   (defaults 0.2 and 1;
 --   the seed used 1 and 5)
-package.path = arg[0]:match("(.*/)") .. "?.lua;" .. package.path
 local asp = require("asp")
 local ex = require("common")
 

@@ -5,7 +5,6 @@
 -- virtual time, at once. Each tick runs in a task of its own, so a sleep
 -- longer than the interval would overlap the next tick, not delay it.
 --   build/asp-lua examples/timer.lua [sleep]
-package.path = arg[0]:match("(.*/)") .. "?.lua;" .. package.path
 local asp = require("asp")
 local ex = require("common")
 

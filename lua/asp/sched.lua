@@ -351,6 +351,12 @@ end
 function M.start_task_at(ns, ctx, fn, ...)
   local id = new_item(TASK, { fn = fn, ctx = ctx, n = select("#", ...), ... })
   schedule(id, ns)
+  return id
+end
+
+-- Marks an item as live input, for the live moment (sched.h).
+function M.mark_live(id)
+  if C.asp_sched_mark_live(S, id) ~= 0 then error("asp: out of memory for scheduled items", 3) end
 end
 
 -- -- Running -------------------------------------------------------------------

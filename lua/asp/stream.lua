@@ -179,7 +179,10 @@ local function go_live(st)
     -- live = false: the future is never started.
     st.future, st.native = nil, false
   end
-  if st.future then gc.live_started() end
+  if st.future then
+    gc.live_started()
+    sched.mark_live(st.id) -- every later event of the stream is live input
+  end
   if st.on_live_start then
     set_context(st)
     st.on_live_start()
@@ -187,7 +190,8 @@ local function go_live(st)
   if st.future and not st.native then
     -- The wall clock decides when the producer starts: in a REPL session it
     -- is journaled, so that travelling back into the live period replays it.
-    sched.start_task_at(C.asp_journal_wall(C.asp_sched_wall(S)), "the producer of " .. st:describe(), run_producer, st)
+    sched.mark_live(sched.start_task_at(C.asp_journal_wall(C.asp_sched_wall(S)),
+      "the producer of " .. st:describe(), run_producer, st))
   end
 end
 

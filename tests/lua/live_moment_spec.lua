@@ -126,8 +126,9 @@ describe("the live moment", function()
         on_live_start = function() rec("on_live_start") end },
       function() asp.call_later(-10, function() rec("late call") end) end,
     }, { on_live = function() rec("on_live") end })
-    -- h1 is due at the start, before the function task starts and queues the late call
-    assert.are.same({ "h1-", "late call-", "h2-", "h3-", "on_live_start-", "producer-", "on_live+", "l1+", "l2+" },
+    -- h1 is due at the start, before the function task starts and queues the late call;
+    -- the producer's start is the first live item: on_live runs just before it
+    assert.are.same({ "h1-", "late call-", "h2-", "h3-", "on_live_start-", "on_live+", "producer+", "l1+", "l2+" },
       log)
     assert.is_false(asp.is_live()) -- outside a run
     assert.is_false(r.stopped)
