@@ -132,6 +132,11 @@ int asp_sched_is_live(const asp_sched *s)
     return s->is_live;
 }
 
+int asp_sched_live_sources(const asp_sched *s)
+{
+    return s->live_sources;
+}
+
 uint64_t asp_sched_events(const asp_sched *s)
 {
     return s->events;

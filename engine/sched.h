@@ -99,6 +99,7 @@ void asp_sched_set_live_item(asp_sched *s, int32_t id);
 int asp_sched_mark_live(asp_sched *s, int32_t id);
 int asp_sched_is_live(const asp_sched *s);
 uint64_t asp_sched_events(const asp_sched *s);
+int asp_sched_live_sources(const asp_sched *s);
 
 /* For asp.stats: items run, and the wall and virtual times the run started at. */
 uint64_t asp_sched_items(const asp_sched *s);

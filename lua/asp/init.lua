@@ -23,6 +23,7 @@ local asp = {
   timer = timer.timer,
   process_stream = stream.process_stream,
   debug = require("asp.debug"),
+  test = require("asp.test"),
 }
 
 -- asp.time(s | n | t | nil) -> Time

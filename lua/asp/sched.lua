@@ -87,6 +87,10 @@ function M.now_ns()
   return C.asp_sched_now(S)
 end
 
+function M.run_start_time()
+  return Time(C.asp_sched_run_start(S))
+end
+
 function M.is_running()
   return running_run
 end
@@ -408,6 +412,8 @@ local function finish_run()
     dropped = tonumber(C.asp_sched_pending(S)),
     stopped = stopping,
   }
+  -- For asp.test.run, which refuses a run that left live input open.
+  M.live_open = C.asp_sched_live_sources(S)
   M.backtest, pasts_open, last_past_ns = false, 0, nil
   C.asp_sched_clear(S)
   for i = 1, #M.cleanups do M.cleanups[i]() end
@@ -487,6 +493,8 @@ function M.run(tasks, opts)
   if live == nil then live = M.default_live end
   running_run = true
   M.backtest = not live
+  -- asp.test.run: futures start, but the clock never waits (docs/testing.md).
+  M.never_wait = not live or M.never_wait_next
   pasts_open, last_past_ns = 0, nil
   for i = 1, #M.run_starts do M.run_starts[i]() end
   local ok, err = pcall(function()
@@ -515,7 +523,7 @@ function M.run(tasks, opts)
       end
       C.asp_sched_set_end(S, e)
     end
-    C.asp_sched_set_backtest(S, live and 0 or 1)
+    C.asp_sched_set_backtest(S, M.never_wait and 1 or 0)
     if opts.on_live then
       C.asp_sched_set_live_item(S, new_item(TASK, { fn = opts.on_live, ctx = "on_live of asp.run", n = 0 }))
     end

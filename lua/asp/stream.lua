@@ -190,8 +190,9 @@ local function go_live(st)
   if st.future and not st.native then
     -- The wall clock decides when the producer starts: in a REPL session it
     -- is journaled, so that travelling back into the live period replays it.
-    sched.mark_live(sched.start_task_at(C.asp_journal_wall(C.asp_sched_wall(S)),
-      "the producer of " .. st:describe(), run_producer, st))
+    -- (A run that never waits, asp.test.run, has no present but its clock.)
+    local at = sched.never_wait and C.asp_sched_now(S) or C.asp_journal_wall(C.asp_sched_wall(S))
+    sched.mark_live(sched.start_task_at(at, "the producer of " .. st:describe(), run_producer, st))
   end
 end
 
@@ -280,7 +281,11 @@ local function deliver_native(st)
   set_context(st)
   local t, v = st.future:_pull()
   if not t then
-    if t == false then st.future:_arm(st.id, st.order) end
+    if t == false then
+      st.future:_arm(st.id, st.order)
+    else
+      st.live_ended = true
+    end
     return
   end
   local clock, ns = st.clock, t.ns_
