@@ -26,6 +26,10 @@ local M = {}
 -- Sentinels that workers yield to whoever resumed them.
 local SLEEP = setmetatable({}, { __tostring = function() return "asp sleep" end })
 local DONE = setmetatable({}, { __tostring = function() return "asp done" end })
+-- A dispatcher hands its status (a number: EMPTY, INTERRUPTED, STOPPED,
+-- PAUSED) to drive() as yield(STATUS, n): the private table comes first so
+-- that a callback's own coroutine.yield(<number>) can never pass for one.
+local STATUS = setmetatable({}, { __tostring = function() return "asp status" end })
 -- What a dispatcher returns to asp.run besides the C statuses (EMPTY -1,
 -- INTERRUPTED -2).
 local STOPPED = -3
@@ -132,7 +136,8 @@ end
 local function worker_body()
   local me = running()
   while true do
-    yield(dispatch(me))
+    local r = dispatch(me)
+    if r == DONE then yield(DONE) else yield(STATUS, r) end
   end
 end
 
@@ -187,12 +192,12 @@ end
 local function drive()
   while true do
     local co = take_worker()
-    local ok, r = resume(co)
+    local ok, r, st = resume(co)
     if not ok then error(failure(co, r, current_ctx), 0) end
     if r ~= SLEEP then
-      if type(r) ~= "number" then error(unexpected_yield(co, current_ctx), 0) end
+      if r ~= STATUS then error(unexpected_yield(co, current_ctx), 0) end
       give_worker(co)
-      return r
+      return st
     end
   end
 end
