@@ -559,7 +559,7 @@ int asp_parse_epoch(const char *s, size_t len, int64_t unit_ns, int64_t *out)
     if (p < e && (*p == '-' || *p == '+'))
         neg = *p++ == '-';
     for (; p < e && *p >= '0' && *p <= '9'; p++, digits++) {
-        if (whole > (INT64_MAX / 10 - 10))
+        if (whole > (INT64_MAX - (*p - '0')) / 10)
             return 0;
         whole = whole * 10 + (*p - '0');
     }
@@ -575,7 +575,9 @@ int asp_parse_epoch(const char *s, size_t len, int64_t unit_ns, int64_t *out)
     }
     if (p != e || digits == 0)
         return 0;
-    if (whole > INT64_MAX / unit_ns - 1)
+    /* The range of a Time, as asp.time's (INT64_MIN itself excepted, as
+     * there). */
+    if (whole > (INT64_MAX - frac) / unit_ns)
         return 0;
     whole = whole * unit_ns + frac;
     *out = neg ? -whole : whole;

@@ -216,6 +216,7 @@ function M.sleep(d)
   local due
   if type(d) == "number" then
     if not (d >= 0) then error("asp.sleep: bad duration " .. tostring(d) .. " (seconds >= 0 expected)", 2) end
+    -- Saturates: a sleep past the end of the range (math.huge) is "never".
     due = C.asp_time_add_seconds(C.asp_sched_now(S), d)
   elseif is_time(d) then
     due = d.ns_
@@ -274,12 +275,23 @@ handlers[CALL] = function(rec, id)
   return rec.fn(rec.when, unpack(rec.args, 1, n))
 end
 
+local when_out = require("ffi").new("int64_t[1]")
+
 -- Converts a `when` argument (nil, seconds from now, a Time) to a Time.
 local function when_to_time(when, fname)
   if when == nil then return Time(C.asp_sched_now(S)) end
   if type(when) == "number" then
     if when ~= when then error(fname .. ": bad argument #1 (NaN)", 3) end
-    return Time(C.asp_time_add_seconds(C.asp_sched_now(S), when))
+    local now = C.asp_sched_now(S)
+    -- A delay past the end of the range (math.huge) saturates to "never",
+    -- as asp.sleep's; one before its start is an error (docs/api.md "Range").
+    if when >= 0 then return Time(C.asp_time_add_seconds(now, when)) end
+    local rc = C.asp_time_add_checked(now, when, when_out)
+    if rc ~= 0 then
+      error(fname .. ": bad argument #1 (" .. time.format_ns(now) .. " + " .. tostring(when) .. ": "
+        .. time.range_reason(rc) .. ")", 3)
+    end
+    return Time(when_out[0])
   end
   if is_time(when) then return when end
   error(fname .. ": bad argument #1 (nil, a number of seconds or a Time expected, got " .. type(when) .. ")", 3)
