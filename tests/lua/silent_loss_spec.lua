@@ -154,3 +154,74 @@ describe("timer intervals below 1 ns", function()
       pcall_err(asp.timer, { interval = 1, end_time = -math.huge, callback = function() end }), 1, true)
   end)
 end)
+
+describe("CSV that read as nothing or as something else", function()
+  local path
+  before_each(function() path = os.tmpname() end)
+  after_each(function() os.remove(path) end)
+
+  local function read_all(opts)
+    local r = asp.csv(path, opts)
+    local got = {}
+    while true do
+      local t, v = r:next()
+      if not t then break end
+      got[#got + 1] = { t, v }
+    end
+    return got
+  end
+
+  it("CR-only line ends give every row (50,000), as LF and CRLF do", function()
+    for _, eol in ipairs({ "\r", "\r\n", "\n" }) do
+      local t = { "time,v" }
+      for i = 1, 50000 do t[#t + 1] = (1735689600 + i) .. "," .. i end
+      helpers.write_file(path, table.concat(t, eol) .. eol)
+      local got = read_all()
+      assert.are.equal(50000, #got)
+      assert.are.equal(50000, got[50000][2].v)
+      assert.are.equal(1735689600 + 50000, got[50000][1]:epoch())
+    end
+  end)
+
+  it("a UTF-8 BOM is not part of the first column's name (time = 'time' works)", function()
+    helpers.write_file(path, "\239\187\191time,v\n1735689601,7\n")
+    local got = read_all({ time = "time" })
+    assert.are.equal(1, #got)
+    assert.are.same({ v = 7 }, got[1][2])
+  end)
+
+  it("duplicate header names are an error naming them and the file", function()
+    helpers.write_file(path, "time,a,b,a\n1735689601,1,2,3\n")
+    local err = pcall_err(read_all)
+    assert.are.equal("asp.csv: " .. path .. ": duplicate column name in the header: 'a' (columns 2 and 4) "
+      .. "(every column needs a name of its own)", err)
+    helpers.write_file(path, "time,a,b,a,b\n1735689601,1,2,3,4\n")
+    assert.matches("duplicate column names in the header: 'a' (columns 2 and 4), 'b' (columns 3 and 5)",
+      pcall_err(read_all), 1, true)
+  end)
+
+  it("an invalid number shows at most 64 bytes of its field", function()
+    helpers.write_file(path, "time,v\n1735689601,x" .. string.rep("9", 1000000) .. "\n")
+    local err = pcall_err(read_all, { columns = { "v:number" } })
+    assert.matches("invalid number 'x" .. string.rep("9", 63) .. "…' (1000001 bytes)", err, 1, true)
+    assert.is_true(#err < 600)
+  end)
+
+  it("70,000 columns are read (no 'more than 65476 local variables' from the generated decoder)", function()
+    local n = 70000
+    local h, r = { "time" }, { "1735689601" }
+    for i = 1, n do h[i + 1] = "c" .. i; r[i + 1] = tostring(i) end
+    helpers.write_file(path, table.concat(h, ",") .. "\n" .. table.concat(r, ",") .. "\n")
+    local got = read_all()
+    assert.are.equal(1, #got)
+    assert.are.equal(n, got[1][2]["c" .. n])
+    assert.are.equal(1, got[1][2].c1)
+    got = read_all({ unpack = true })
+    assert.are.equal(n, #got[1][2])
+    local err = pcall_err(function()
+      helpers.write_file(path, table.concat(h, ",") .. "\n" .. table.concat(r, ",", 1, n) .. ",x\n")
+      return read_all({ columns = { "c" .. n .. ":number" } })
+    end)
+    assert.matches("invalid number 'x'", err, 1, true)
+  end)
+end)
