@@ -110,12 +110,75 @@ local function describe(ctx)
   return ctx or "a task"
 end
 
+-- The text of an error value. An error object whose __tostring raises (or
+-- returns no string) still gives a message, so that the error keeps its
+-- time and context and on_error = "log" can go on (issue #11).
+local function error_text(err)
+  if type(err) == "string" then return err end
+  local ok, s = pcall(tostring, err)
+  if ok and type(s) == "string" then return s end
+  return ("(a %s error object whose __tostring %s)"):format(type(err),
+    ok and ("returned a " .. type(s)) or ("raised: " .. (type(s) == "string" and s or "a " .. type(s))))
+end
+M.error_text = error_text
+
 local function failure(co, err, ctx)
   if getmetatable(err) == Failure then return err end
-  local msg = type(err) == "string" and err or tostring(err)
+  local msg = error_text(err)
   local head = ("asp.run: error at %s in %s: %s"):format(
     time.format_ns(C.asp_sched_now(S)), describe(ctx), msg)
   return setmetatable({ message = traceback(co, head) }, Failure)
+end
+
+-- -- Errors in __gc metamethods -------------------------------------------------
+
+-- A finalizer runs wherever the collector happens to be; an error raised
+-- there surfaced in unrelated code without its own context, or, raised from
+-- a step of the collector inside compiled code, crashed LuaJIT (issue #11).
+-- So finalizers set with ffi.gc or on a newproxy(true) metatable are run
+-- under pcall: in a run, the first error stops the run after the current
+-- item, as an error of the run naming the finalizer and what ran when the
+-- collector called it; outside a run it is written to stderr.
+local gc_failure = nil
+
+local function gc_guard(f)
+  return function(...)
+    local ok, err = xpcall(f, traceback, ...)
+    if ok then return end
+    if running_run then
+      if gc_failure == nil then
+        gc_failure = setmetatable({ message = ("asp.run: error at %s in a __gc metamethod (a finalizer) "
+          .. "that the collector ran during %s: %s"):format(time.format_ns(C.asp_sched_now(S)),
+          describe(current_ctx), error_text(err)) }, Failure)
+        stopping = true
+      end
+    else
+      pcall(io.stderr.write, io.stderr, "asp: error in a __gc metamethod (a finalizer): "
+        .. error_text(err) .. "\n")
+    end
+  end
+end
+M.gc_guard = gc_guard
+
+do
+  local ffi = require("ffi")
+  local ffi_gc = ffi.gc
+  ffi.gc = function(cdata, f)
+    if type(f) == "function" then f = gc_guard(f) end
+    return ffi_gc(cdata, f)
+  end
+  local real_newproxy = newproxy
+  if real_newproxy then
+    local guard_mt = { __newindex = function(mt, k, v)
+      if k == "__gc" and type(v) == "function" then v = gc_guard(v) end
+      rawset(mt, k, v)
+    end }
+    newproxy = function(x)
+      local p = real_newproxy(x)
+      if x == true then setmetatable(getmetatable(p), guard_mt) end
+      return p
+    end
+  end
 end
 
 -- -- Dispatching ---------------------------------------------------------------
@@ -385,6 +448,7 @@ local function finish_run()
   for i = 1, #M.cleanups do M.cleanups[i]() end
   items = {}
   running_run, stopping, current, current_ctx = false, false, nil, nil
+  gc_failure = nil
 end
 
 -- Interactive mode (the REPL): asp.run sets the run up and returns with it
@@ -403,10 +467,11 @@ function M.resume(budget, pause_after)
   C.asp_sched_pause(S, budget or -1, pause_after or 0x7fffffffffffffffLL)
   local ok, r = pcall(drive)
   C.asp_sched_pause(S, -1, 0x7fffffffffffffffLL)
+  if ok and gc_failure then ok, r = false, gc_failure end
   if ok and r == PAUSED then return "paused" end
   if ok and r == -2 then return "interrupted" end
   finish_run()
-  if not ok then error(tostring(r), 0) end
+  if not ok then error(error_text(r), 0) end
   return "finished"
 end
 
@@ -451,7 +516,7 @@ function M.run(tasks, opts)
         local ok_p, first = xpcall(t.prepare, function(e)
           if getmetatable(e) == Failure then return e end
           return setmetatable({ message = traceback(("asp.run: error before the start in %s: %s"):format(
-            describe(t), type(e) == "string" and e or tostring(e)), 2) }, Failure)
+            describe(t), error_text(e)), 2) }, Failure)
         end, t)
         if not ok_p then error(first, 0) end
         if first ~= nil and first < earliest then earliest = first end
@@ -470,6 +535,7 @@ function M.run(tasks, opts)
     if M.interactive then return PAUSED end
     return drive()
   end)
+  if ok and gc_failure then ok, err = false, gc_failure end
   if ok and err == PAUSED then
     if M.on_pause then M.on_pause() end
     return
@@ -486,7 +552,7 @@ function M.run(tasks, opts)
       SIGNAL_NAMES[sig] or ("signal " .. sig), at, items), 2)
   end
   finish_run()
-  if not ok then error(tostring(err), 0) end
+  if not ok then error(error_text(err), 0) end
 end
 
 return M

@@ -421,6 +421,20 @@ static void test_json_tokens(void **state)
     assert_int_equal(t[7].len, 3);
     assert_int_equal(asp_json_decode(j, "{\"a\":", 5), -1);
     assert_non_null(strstr(asp_json_error(j), "column"));
+    /* Issue #11: say which limit, and what an empty line is. */
+    {
+        char deep[1024];
+        memset(deep, '[', 300);
+        memset(deep + 300, ']', 300);
+        assert_int_equal(asp_json_decode(j, deep, 600), -1);
+        assert_string_equal(asp_json_error(j), "arrays and objects nested deeper than 200 levels (the limit)");
+        assert_int_equal(asp_json_decode(j, deep + 100, 400), 200);
+        assert_int_equal(asp_json_decode(j, deep + 99, 402), -1);
+        assert_int_equal(asp_json_decode(j, "", 0), -1);
+        assert_non_null(strstr(asp_json_error(j), "an empty line"));
+        assert_int_equal(asp_json_decode(j, " \r", 2), -1);
+        assert_non_null(strstr(asp_json_error(j), "an empty line"));
+    }
     asp_json_free(j);
 }
 

@@ -225,3 +225,79 @@ describe("CSV that read as nothing or as something else", function()
     assert.matches("invalid number 'x'", err, 1, true)
   end)
 end)
+
+describe("unclear errors made clear", function()
+  it("an empty JSON line is an error that says so (on_error = 'skip' counts it)", function()
+    local msg = pcall_err(asp.run, { asp.process_stream {
+      future = asp.exec { "sh", "-c", [[echo '{"a":1}'; echo; echo '{"a":2}']], format = "json" },
+      callback = function() end } })
+    assert.matches("line 2: invalid JSON (an empty line: JSON lines hold one value per line", msg, 1, true)
+    local got = {}
+    asp.run({ asp.process_stream {
+      future = asp.exec { "sh", "-c", [[echo '{"a":1}'; echo; echo '{"a":2}']], format = "json", on_error = "skip" },
+      callback = function(_, v) got[#got + 1] = v.a end } })
+    assert.are.same({ 1, 2 }, got)
+  end)
+
+  it("JSON nested too deeply says which limit", function()
+    local msg = pcall_err(asp.run, { asp.process_stream {
+      future = asp.exec { "sh", "-c", "printf '%0300d' 0 | tr 0 '['; printf '%0300d' 0 | tr 0 ']'; echo", format = "json" },
+      callback = function() end } })
+    assert.matches("arrays and objects nested deeper than 200 levels (the limit)", msg, 1, true)
+  end)
+
+  local bad = setmetatable({}, { __tostring = function() error("tostring boom") end })
+
+  it("an error object whose __tostring raises keeps the time and the stream", function()
+    local msg = pcall_err(asp.run, { asp.process_stream { name = "s", past = events(3),
+      callback = function() error(bad) end } }, { start_time = T0 })
+    assert.matches("asp.run: error at 2025-01-01T00:00:01.000000Z in stream 's': "
+      .. "(a table error object whose __tostring raised: ", msg, 1, true)
+    assert.matches("tostring boom", msg, 1, true)
+  end)
+
+  it("an error object whose __tostring raises does not stop a run with on_error = 'log'", function()
+    local n = 0
+    local stderr = io.stderr
+    local lines = {}
+    io.stderr = { write = function(_, s) lines[#lines + 1] = s end }
+    local ok, err = pcall(asp.run, { asp.process_stream { name = "s", past = events(3), on_error = "log",
+      callback = function() n = n + 1; error(bad) end } }, { start_time = T0 })
+    io.stderr = stderr
+    assert.is_true(ok, tostring(err))
+    assert.are.equal(3, n)
+    assert.are.equal(3, #lines)
+    assert.matches("in stream 's' (event at 2025-01-01T00:00:01.000000Z): (a table error object", lines[1], 1, true)
+  end)
+
+  it("an error in a __gc metamethod stops the run with the time and what ran, and never crashes", function()
+    local ffi = require("ffi")
+    local msg = pcall_err(asp.run, { asp.process_stream { name = "g", past = events(3),
+      callback = function(_, i)
+        if i == 2 then
+          ffi.gc(ffi.new("int[1]"), function() error("gc boom") end)
+          collectgarbage()
+        end
+      end } }, { start_time = T0 })
+    assert.matches("asp.run: error at 2025-01-01T00:00:02.000000Z in a __gc metamethod (a finalizer) "
+      .. "that the collector ran during stream 'g': ", msg, 1, true)
+    assert.matches("gc boom", msg, 1, true)
+  end)
+
+  it("an error in a __gc metamethod run by a collector step in compiled code is no crash", function()
+    local script = helpers.temp_script([[
+      local asp = require("asp")
+      local t0 = asp.time("2025-01-01T00:00:00Z")
+      asp.run({ asp.process_stream { past = { { t0 + 1, 1 }, { t0 + 2, 2 } }, callback = function()
+        local x = {}
+        for i = 1, 1e5 do x[i] = {} end
+        local q = newproxy(true)
+        getmetatable(q).__gc = function() error("gc3") end
+      end } }, { start_time = t0 })
+    ]])
+    local _, err, rc = helpers.run_asp({ script })
+    helpers.cleanup()
+    assert.are.equal(1, rc)
+    assert.matches("in a __gc metamethod (a finalizer) that the collector ran during stream #", err, 1, true)
+  end)
+end)
