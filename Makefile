@@ -76,7 +76,7 @@ asan:
 # --child-silent-after-fork: a process that asp.exec forks (libuv) and whose
 # exec fails ("a command that cannot start") _exits at once without
 # lua_close; memcheck then reported the Lua heap it inherited as "definitely
-# lost" (4-16 KB, blocks referenced only through NaN-tagged values), in the
+# lost" (4-16 KB of large Lua blocks it could not trace to a root), in the
 # middle of the busted output, as if the busted process leaked. The child
 # runs libuv's exec code only; the busted process itself reports nothing.
 valgrind: $(BUILD)/asp-lua $(C_TESTS)
