@@ -448,7 +448,13 @@ local function finish_run()
   for i = 1, #M.cleanups do M.cleanups[i]() end
   items = {}
   running_run, stopping, current, current_ctx = false, false, nil, nil
+  -- A finalizer that failed after the run's result was taken (while the
+  -- cleanups ran): too late to be the run's error, but not silent.
+  local late = gc_failure
   gc_failure = nil
+  if late and not late.taken then
+    pcall(io.stderr.write, io.stderr, late.message .. "\n")
+  end
 end
 
 -- Interactive mode (the REPL): asp.run sets the run up and returns with it
@@ -467,7 +473,7 @@ function M.resume(budget, pause_after)
   C.asp_sched_pause(S, budget or -1, pause_after or 0x7fffffffffffffffLL)
   local ok, r = pcall(drive)
   C.asp_sched_pause(S, -1, 0x7fffffffffffffffLL)
-  if ok and gc_failure then ok, r = false, gc_failure end
+  if ok and gc_failure then ok, r = false, gc_failure; gc_failure.taken = true end
   if ok and r == PAUSED then return "paused" end
   if ok and r == -2 then return "interrupted" end
   finish_run()
@@ -535,7 +541,7 @@ function M.run(tasks, opts)
     if M.interactive then return PAUSED end
     return drive()
   end)
-  if ok and gc_failure then ok, err = false, gc_failure end
+  if ok and gc_failure then ok, err = false, gc_failure; gc_failure.taken = true end
   if ok and err == PAUSED then
     if M.on_pause then M.on_pause() end
     return
