@@ -17,6 +17,9 @@ size_t asp_time_format(int64_t ns, char *buf);
 int64_t asp_time_from_seconds(double seconds);
 int64_t asp_time_add_seconds(int64_t ns, double seconds);
 double asp_time_to_seconds(int64_t ns);
+int asp_time_seconds_ns(double seconds, int64_t *out);
+int asp_time_add_checked(int64_t ns, double seconds, int64_t *out);
+int asp_time_diff(int64_t a, int64_t b, double *out);
 int64_t asp_time_wall(void);
 
 asp_sched *asp_engine_sched(void);

@@ -7,18 +7,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Under AddressSanitizer every block goes to malloc, so that it checks the
- * bounds of Lua's memory too (an FFI buffer written past its end). */
+/*
+ * Under AddressSanitizer the pools are used too (what ships is what is
+ * checked), with manual poisoning: a small block is addressable for exactly
+ * the bytes asked for while it is given out, and poisoned while it is free
+ * or not yet carved from its slab, so that a read or write past its end or
+ * after its free is reported as it would be with malloc.
+ */
 #if defined(__SANITIZE_ADDRESS__)
-#define POOLED 0
+#define ASP_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define POOLED 0
+#define ASP_ASAN 1
 #endif
 #endif
-#ifndef POOLED
+#ifdef ASP_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 #define POOLED 1
-#endif
 
 /* Blocks up to SMALL_MAX bytes come from slabs, in classes 16 bytes apart. */
 #define CLASS_BYTES 16u
@@ -47,12 +58,16 @@ static unsigned class_of(size_t n)
     return (unsigned)((n + CLASS_BYTES - 1) / CLASS_BYTES);
 }
 
-static void *get_small(asp_lua_alloc *a, unsigned c)
+/* A small block of class c for n bytes (n <= c * 16). */
+static void *get_small(asp_lua_alloc *a, unsigned c, size_t n)
 {
     free_block *b = a->free[c];
     size_t bytes = (size_t)c * CLASS_BYTES;
     if (b) {
+        UNPOISON(b, sizeof *b);
         a->free[c] = b->next;
+        POISON(b, bytes);
+        UNPOISON(b, n);
         return b;
     }
     if ((size_t)(a->bump_end - a->bump) < bytes) {
@@ -65,23 +80,27 @@ static void *get_small(asp_lua_alloc *a, unsigned c)
         a->slabs = s;
         a->bump = (char *)(s + 1);
         a->bump_end = (char *)s + SLAB_BYTES;
+        POISON(a->bump, (size_t)(a->bump_end - a->bump));
     }
     b = (free_block *)(void *)a->bump;
     a->bump += bytes;
+    UNPOISON(b, n);
     return b;
 }
 
 static void put_small(asp_lua_alloc *a, void *p, unsigned c)
 {
     free_block *b = p;
+    UNPOISON(b, sizeof *b);
     b->next = a->free[c];
     a->free[c] = b;
+    POISON(b, (size_t)c * CLASS_BYTES);
 }
 
 /* A block of n bytes, small or not, and its return. */
 static void *get_block(asp_lua_alloc *a, size_t n)
 {
-    return n <= SMALL_MAX ? get_small(a, class_of(n)) : malloc(n);
+    return n <= SMALL_MAX ? get_small(a, class_of(n), n) : malloc(n);
 }
 
 static void put_block(asp_lua_alloc *a, void *p, size_t n)
@@ -96,13 +115,6 @@ void *asp_lua_alloc_f(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     asp_lua_alloc *a = ud;
     void *n;
-    if (!POOLED) {
-        if (nsize == 0) {
-            free(ptr);
-            return NULL;
-        }
-        return realloc(ptr, nsize);
-    }
     if (nsize == 0) {
         if (ptr)
             put_block(a, ptr, osize);
@@ -112,8 +124,12 @@ void *asp_lua_alloc_f(void *ud, void *ptr, size_t osize, size_t nsize)
         return get_block(a, nsize);
     if (osize > SMALL_MAX && nsize > SMALL_MAX)
         return realloc(ptr, nsize);
-    if (osize <= SMALL_MAX && nsize <= SMALL_MAX && class_of(osize) == class_of(nsize))
+    if (osize <= SMALL_MAX && nsize <= SMALL_MAX && class_of(osize) == class_of(nsize)) {
+        /* Same block, new size: addressable exactly up to nsize. */
+        POISON(ptr, (size_t)class_of(nsize) * CLASS_BYTES);
+        UNPOISON(ptr, nsize);
         return ptr;
+    }
     /* Across the small/large line or between classes: move the block. */
     n = get_block(a, nsize);
     if (!n)
@@ -140,6 +156,7 @@ void asp_lua_alloc_free(asp_lua_alloc *a)
     while (a->slabs) {
         slab *s = a->slabs;
         a->slabs = s->next;
+        UNPOISON(s, SLAB_BYTES);
         free(s);
     }
     free(a);

@@ -26,8 +26,9 @@ asp_lua_alloc *asp_lua_alloc_new(void);
 /* Frees every block: only after lua_close of the state that used it. */
 void asp_lua_alloc_free(asp_lua_alloc *a);
 
-/* 1 when small blocks come from the free lists; 0 in AddressSanitizer
- * builds, where every block goes to malloc so that it is checked. */
+/* 1: small blocks come from the free lists, in every build. Under
+ * AddressSanitizer they are poisoned while free (lua_alloc.c), so the
+ * allocator that ships is the one checked. */
 int asp_lua_alloc_pooled(void);
 
 /* The lua_Alloc function; its ud is an asp_lua_alloc. */

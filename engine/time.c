@@ -299,6 +299,43 @@ int64_t asp_time_from_seconds(double seconds)
     return seconds < 0 ? -ns : ns;
 }
 
+int asp_time_seconds_ns(double seconds, int64_t *out)
+{
+    if (isnan(seconds))
+        return -1;
+    if (isinf(seconds))
+        return -2;
+    /* asp_time_from_seconds saturates exactly when the value is out of
+     * range, except for INT64_MIN (-2^63 ns), whose magnitude has no
+     * positive int64: that one instant is left out. */
+    int64_t ns = asp_time_from_seconds(seconds);
+    if (ns == INT64_MAX || ns == INT64_MIN)
+        return -3;
+    *out = ns;
+    return 0;
+}
+
+int asp_time_add_checked(int64_t ns, double seconds, int64_t *out)
+{
+    int64_t d, r;
+    int rc = asp_time_seconds_ns(seconds, &d);
+    if (rc != 0)
+        return rc;
+    if (__builtin_add_overflow(ns, d, &r))
+        return -3;
+    *out = r;
+    return 0;
+}
+
+int asp_time_diff(int64_t a, int64_t b, double *out)
+{
+    int64_t d;
+    if (__builtin_sub_overflow(a, b, &d))
+        return -3;
+    *out = asp_time_to_seconds(d);
+    return 0;
+}
+
 int64_t asp_time_add_seconds(int64_t ns, double seconds)
 {
     int64_t d = asp_time_from_seconds(seconds);

@@ -58,6 +58,20 @@ size_t asp_time_format(int64_t ns, char *buf);
 int64_t asp_time_from_seconds(double seconds);
 
 /*
+ * The checked forms, for Time values (docs/api.md "Range"): they never
+ * saturate. Each returns 0 and stores the result, or -1 for NaN seconds, -2
+ * for infinite seconds, -3 when the result is outside the int64 ns range
+ * (*out untouched). asp_time_seconds_ns: seconds to ns, rounded as
+ * asp_time_from_seconds (INT64_MAX and INT64_MIN count as out of range, as
+ * they are what saturation gives). asp_time_add_checked: ns + seconds.
+ * asp_time_diff: (a - b) in seconds, -3 when a - b overflows int64 ns (two
+ * instants more than ~292 years apart).
+ */
+int asp_time_seconds_ns(double seconds, int64_t *out);
+int asp_time_add_checked(int64_t ns, double seconds, int64_t *out);
+int asp_time_diff(int64_t a, int64_t b, double *out);
+
+/*
  * ns + seconds, saturating at the int64 range instead of wrapping, so that a
  * huge delay (asp.sleep(1e300)) means "never" rather than the past.
  */

@@ -28,6 +28,10 @@ struct asp_csv {
     int64_t line_pos;   /* offset at which the current line starts */
     int64_t quote_line, quote_col; /* where the open quote of the current field is */
     int64_t field_col;
+    int after_cr;       /* a CR ended the last line: an LF next is part of it */
+    int quoted_cr;      /* inside a quote, the last byte was a CR (line counting) */
+    int cr_mode;        /* the last line ended with a lone CR: look for CR first */
+    int bom;            /* bytes of a UTF-8 BOM matched at the start; 3: done */
     char err[320];
 };
 
@@ -77,7 +81,7 @@ const char *asp_csv_error(const asp_csv *p)
 
 int asp_csv_partial(const asp_csv *p)
 {
-    return !p->complete && (p->len > 0 || p->nf > 0 || p->state != ST_FIELD);
+    return !p->complete && (p->len > 0 || p->nf > 0 || p->state != ST_FIELD || (p->bom > 0 && p->bom < 3));
 }
 
 void asp_csv_reset(asp_csv *p)
@@ -102,10 +106,18 @@ static int grow(asp_csv *p, size_t need)
     if (need <= cap)
         return 0;
     if (need > ASP_CSV_MAX_RECORD + 4096) {
-        snprintf(p->err, sizeof p->err,
-                 "line %lld: record longer than %u bytes (an unterminated quote at line %lld, column %lld?)",
-                 (long long)p->row.line, ASP_CSV_MAX_RECORD, (long long)p->quote_line,
-                 (long long)p->quote_col);
+        if (p->state == ST_QUOTED || p->state == ST_QUOTE_SEEN)
+            snprintf(p->err, sizeof p->err,
+                     "line %lld: record longer than %u bytes, the limit of a CSV record: field %d is "
+                     "inside the quote opened at line %lld, column %lld (an unterminated quote?)",
+                     (long long)p->row.line, ASP_CSV_MAX_RECORD, (int)p->nf + 1,
+                     (long long)p->quote_line, (long long)p->quote_col);
+        else
+            snprintf(p->err, sizeof p->err,
+                     "line %lld: record longer than %u bytes, the limit of a CSV record (no quote in it; "
+                     "%d fields so far, the last from column %lld; lines end with LF, CRLF or CR)",
+                     (long long)p->row.line, ASP_CSV_MAX_RECORD, (int)p->nf + 1,
+                     (long long)p->field_col);
         return -1;
     }
     while (cap < need)
@@ -227,18 +239,31 @@ static void show_text(char *out, size_t outlen, const char *s, size_t n)
  */
 static int fast_record(asp_csv *p, const char *data, size_t i, size_t n, size_t *next)
 {
-    const char *line = data + i;
-    const char *nl = memchr(line, '\n', n - i);
+    const char *line = data + i, *end = data + n, *nl, *other, *after;
     size_t len, f0 = 0;
     char *b;
     int32_t nf = 0;
-    if (!nl || nl == line || memchr(line, '"', (size_t)(nl - line)))
+    /* A line ends at LF, CRLF or a lone CR. The terminator the last line
+     * had is searched for first (over the rest of the chunk), the other
+     * one only within the line found, so that neither kind of file scans
+     * the chunk again for every line. */
+    nl = memchr(line, p->cr_mode ? '\r' : '\n', n - i);
+    if (!nl)
+        return 0;
+    other = memchr(line, p->cr_mode ? '\n' : '\r', (size_t)(nl - line));
+    if (other)
+        nl = other;
+    if (nl == line || memchr(line, '"', (size_t)(nl - line)))
         return 0;
     len = (size_t)(nl - line);
-    if (line[len - 1] == '\r')
-        len--;
-    if (len == 0)
-        return 0;
+    after = nl + 1;
+    if (*nl == '\r') {
+        if (after == end)
+            p->after_cr = 1; /* an LF at the start of the next chunk is this line's */
+        else if (*after == '\n')
+            after++;
+    }
+    p->cr_mode = *nl == '\r' && after == nl + 1;
     /* + 8: the word-at-a-time scan below may read up to 7 bytes past the
      * sentinel (never used, but inside the buffer). */
     if (len + 9 > p->cap && grow(p, len + 9) != 0)
@@ -291,18 +316,69 @@ static int fast_record(asp_csv *p, const char *data, size_t i, size_t n, size_t 
     p->nf = nf;
     p->quoted = 0;
     p->line++;
-    *next = i + (size_t)(nl - line) + 1;
+    *next = (size_t)(after - data);
     p->line_pos = p->pos + (int64_t)*next;
     return finish_record(p);
 }
 
+static const unsigned char BOM[3] = {0xEF, 0xBB, 0xBF};
+
+/* Bytes of a BOM prefix held back at the start turned out to be data: they
+ * begin the first field. */
+static int release_bom(asp_csv *p)
+{
+    int held = p->bom;
+    p->bom = 3;
+    if (held == 0 || held == 3)
+        return 0;
+    p->field_col = 1;
+    p->quoted = 0;
+    p->state = ST_UNQUOTED;
+    return append(p, (const char *)BOM, (size_t)held);
+}
+
+static int feed(asp_csv *p, const char *data, size_t n, size_t *used);
+
 int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
+{
+    /* A UTF-8 byte order mark at the very start is no data (else it would
+     * stay in the first column's name). It may come split across feeds. */
+    if (p->bom < 3) {
+        size_t k = 0;
+        while (p->bom < 3 && k < n && (unsigned char)data[k] == BOM[p->bom]) {
+            p->bom++;
+            k++;
+        }
+        if (p->bom == 3) {
+            int rc;
+            p->pos += (int64_t)k;
+            p->line_pos = p->pos; /* columns count from after the BOM */
+            rc = feed(p, data + k, n - k, used);
+            *used += k;
+            return rc;
+        }
+        if (k == n) {
+            p->pos += (int64_t)n;
+            *used = n;
+            return ASP_CSV_MORE;
+        }
+        /* A mismatch: what was held from earlier feeds is data; what matched
+         * in this one is parsed again from data[0]. */
+        p->bom -= (int)k;
+        if (release_bom(p) != 0)
+            return (*used = 0), ASP_CSV_ERROR;
+    }
+    return feed(p, data, n, used);
+}
+
+static int feed(asp_csv *p, const char *data, size_t n, size_t *used)
 {
     const char delim = p->delim;
     size_t i = 0;
     if (p->complete)
         begin_record(p);
-    if (p->state == ST_FIELD && p->nf == 0 && p->len == 0 && p->line_pos == p->pos && delim != '\r') {
+    if (p->state == ST_FIELD && p->nf == 0 && p->len == 0 && p->line_pos == p->pos && delim != '\r' &&
+        !p->after_cr) {
         size_t next;
         int rc = fast_record(p, data, 0, n, &next);
         if (rc < 0)
@@ -315,6 +391,16 @@ int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
     }
     while (i < n) {
         char c = data[i];
+        if (p->after_cr) {
+            /* The LF of a CRLF whose CR ended the last record. */
+            p->after_cr = 0;
+            if (c == '\n') {
+                i++;
+                p->line_pos = p->pos + (int64_t)i;
+                p->cr_mode = 0;
+                continue;
+            }
+        }
         switch (p->state) {
         case ST_FIELD:
             p->field_col = p->pos + (int64_t)i - p->line_pos + 1;
@@ -331,7 +417,7 @@ int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
             break;
         case ST_UNQUOTED: {
             size_t j = i;
-            while (j < n && data[j] != delim && data[j] != '\n')
+            while (j < n && data[j] != delim && data[j] != '\n' && data[j] != '\r')
                 j++;
             if (j > i && append(p, data + i, j - i) != 0)
                 goto fail;
@@ -345,10 +431,9 @@ int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
                     goto fail;
                 break;
             }
-            /* The record's end: a CR before the LF belongs to the line end. */
-            if (p->len > 0 && p->buf[p->len - 1] == '\r' &&
-                p->start[p->nf] < p->len)
-                p->len--;
+            /* The record's end: LF, or CR (and an LF right after it). */
+            p->after_cr = data[j] == '\r';
+            p->cr_mode = p->after_cr;
             p->line++;
             p->line_pos = p->pos + (int64_t)i;
             if (end_field(p) != 0)
@@ -362,11 +447,14 @@ int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
         }
         case ST_QUOTED: {
             size_t j = i;
+            /* Lines are counted as outside: LF, CRLF or CR each end one. */
             while (j < n && data[j] != '"') {
-                if (data[j] == '\n') {
-                    p->line++;
+                if (data[j] == '\n' || data[j] == '\r') {
+                    if (data[j] == '\r' || !p->quoted_cr)
+                        p->line++;
                     p->line_pos = p->pos + (int64_t)j + 1;
                 }
+                p->quoted_cr = data[j] == '\r';
                 j++;
             }
             if (j > i && append(p, data + i, j - i) != 0)
@@ -374,6 +462,7 @@ int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
             i = j;
             if (i < n) {
                 p->state = ST_QUOTE_SEEN;
+                p->quoted_cr = 0;
                 i++;
             }
             break;
@@ -389,8 +478,10 @@ int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
                     goto fail;
                 p->state = ST_FIELD;
                 i++;
-            } else if (c == '\n') {
+            } else if (c == '\n' || c == '\r') {
                 i++;
+                p->after_cr = c == '\r';
+                p->cr_mode = p->after_cr;
                 p->line++;
                 p->line_pos = p->pos + (int64_t)i;
                 p->state = ST_FIELD;
@@ -401,8 +492,6 @@ int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
                     *used = i;
                     return ASP_CSV_RECORD;
                 }
-            } else if (c == '\r') {
-                i++;
             } else {
                 char shown[64];
                 size_t fs = p->start[p->nf];
@@ -430,6 +519,8 @@ int asp_csv_finish(asp_csv *p)
 {
     if (p->complete)
         begin_record(p);
+    if (p->bom < 3 && release_bom(p) != 0)
+        return ASP_CSV_ERROR;
     switch (p->state) {
     case ST_QUOTED: {
         char shown[64];
@@ -443,11 +534,6 @@ int asp_csv_finish(asp_csv *p)
     case ST_FIELD:
         if (p->nf == 0 && p->len == 0)
             return ASP_CSV_MORE;
-        break;
-    case ST_UNQUOTED:
-        if (p->len > 0 && p->buf[p->len - 1] == '\r' &&
-            p->start[p->nf] < p->len)
-            p->len--;
         break;
     default:
         break;
@@ -572,7 +658,7 @@ int asp_parse_epoch(const char *s, size_t len, int64_t unit_ns, int64_t *out)
     if (p < e && (*p == '-' || *p == '+'))
         neg = *p++ == '-';
     for (; p < e && *p >= '0' && *p <= '9'; p++, digits++) {
-        if (whole > (INT64_MAX / 10 - 10))
+        if (whole > (INT64_MAX - (*p - '0')) / 10)
             return 0;
         whole = whole * 10 + (*p - '0');
     }
@@ -588,7 +674,9 @@ int asp_parse_epoch(const char *s, size_t len, int64_t unit_ns, int64_t *out)
     }
     if (p != e || digits == 0)
         return 0;
-    if (whole > INT64_MAX / unit_ns - 1)
+    /* The range of a Time, as asp.time's (INT64_MIN itself excepted, as
+     * there). */
+    if (whole > (INT64_MAX - frac) / unit_ns)
         return 0;
     whole = whole * unit_ns + frac;
     *out = neg ? -whole : whole;

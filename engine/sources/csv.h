@@ -3,7 +3,8 @@
  * come out, one at a time, in a field buffer that is reused for every record
  * (no allocation per row once the buffers have grown to the widest record).
  *
- * RFC 4180: fields separated by a delimiter, records by LF or CRLF; a field
+ * RFC 4180: fields separated by a delimiter, records by LF, CRLF or a lone
+ * CR (a UTF-8 BOM at the very start is dropped); a field
  * may be quoted with '"', and then holds delimiters, newlines and '""' for one
  * quote. An empty line is no record. A quote inside an unquoted field is an
  * ordinary character. Lines and columns are counted from 1, columns in bytes.

@@ -107,16 +107,29 @@ function M.decoder(spec, where, unpack_values)
     plan = nil, names = nil, nfields = nil, tindex = nil, skipped = 0 }, Decoder)
 end
 
--- The row's text, for messages: the fields joined again.
+-- The row's text, for messages: the fields joined again, cut at 200 bytes
+-- (without copying more than that of a huge row).
 local function row_text(self, row)
-  local t = {}
+  local t, n = {}, 0
   for i = 0, row.nfields - 1 do
-    t[#t + 1] = ffi_string(row.data + row.start[i], row.stop[i] - row.start[i])
+    local len = row.stop[i] - row.start[i]
+    t[#t + 1] = ffi_string(row.data + row.start[i], len < 201 and len or 201)
+    n = n + len + 1
+    if n > 201 then break end
   end
   local s = concat(t, self.spec.delimiter)
   if #s > 200 then s = s:sub(1, 200) .. "..." end
   return s
 end
+
+-- A field's text for a message, quoted: at most its first 64 bytes (a bad
+-- 10 MB field is not echoed whole).
+local SHOW_MAX = 64
+local function show_field(p, len)
+  if len <= SHOW_MAX then return "'" .. ffi_string(p, len) .. "'" end
+  return ("'%s…' (%d bytes)"):format(ffi_string(p, SHOW_MAX), len)
+end
+M.show_field = show_field
 
 local function bad(self, row, i, what)
   local col = ""
@@ -133,11 +146,21 @@ function Decoder:build(names, nfields)
   local spec = self.spec
   self.names, self.nfields = names, nfields
   local index = {}
+  local dups = {}
   for i = 1, nfields do
     local n = names[i]
-    if n ~= nil and index[n] == nil then index[n] = i end
-    index[i] = index[i] or i
+    if n ~= nil then
+      if index[n] == nil then index[n] = i
+      else dups[#dups + 1] = ("'%s' (columns %d and %d)"):format(tostring(n), index[n], i) end
+    end
   end
+  -- Two columns of one name: a row's v.a would be the last, columns = {"a"}
+  -- the first; neither silently.
+  if #dups > 0 then
+    error(("%s: duplicate column name%s in the %s: %s (every column needs a name of its own)"):format(self.where,
+      #dups == 1 and "" or "s", spec.header and "header" or "option 'names'", concat(dups, ", ")), 0)
+  end
+  for i = 1, nfields do index[i] = index[i] or i end
   local function col_of(name, what)
     local i = type(name) == "number" and name or index[name]
     if i == nil or i < 1 or i > nfields then
@@ -200,7 +223,7 @@ local FIELD = {
   s = start[%d]; len = stop[%d] - s
   if len > 0 then
     if parse_number(data + s, len, num_out) == 0 then
-      return self:reject(row, %d, "invalid number '" .. ffi_string(data + s, len) .. "'")
+      return self:reject(row, %d, "invalid number " .. show_field(data + s, len))
     end
     %s = num_out[0]
   end
@@ -209,7 +232,7 @@ local FIELD = {
   s = start[%d]; len = stop[%d] - s
   if len > 0 then
     if parse_integer(data + s, len, int_out) == 0 then
-      return self:reject(row, %d, "invalid integer '" .. ffi_string(data + s, len) .. "'")
+      return self:reject(row, %d, "invalid integer " .. show_field(data + s, len))
     end
     %s = tonumber(int_out[0])
   end
@@ -218,7 +241,7 @@ local FIELD = {
   s = start[%d]; len = stop[%d] - s
   if len > 0 then
     if parse_time(data + s, len, unit, ns_out) == 0 then
-      return self:reject(row, %d, "invalid time '" .. ffi_string(data + s, len) .. "'")
+      return self:reject(row, %d, "invalid time " .. show_field(data + s, len))
     end
     %s = Time(ns_out[0])
   end
@@ -239,9 +262,59 @@ end
 -- most 200 locals).
 local MAX_LOCALS = 150
 
+-- Above this many columns no code is generated: a loop over the plan fills
+-- the row. Generated code grows with the columns, and past ~65,000 it
+-- exceeds what one Lua function may hold ("more than 65476 local
+-- variables"; 10^6 columns took 15 s and 1.1 GB to compile). The loop has
+-- no limit but the record's (16 MiB).
+local MAX_COMPILED = 1000
+
+local bor = bit.bor
+local parse_number, parse_integer, parse_time = C.asp_parse_number, C.asp_parse_integer, C.asp_parse_time
+
+local function fill_loop(self, row)
+  local data, start, stop = row.data, row.start, row.stop
+  local plan, n, unit = self.plan, self.nplan, self.spec.unit
+  local v = self.unpack and new_tab(n, 0) or new_tab(0, n)
+  for k = 1, n do
+    local p = plan[k]
+    local i, ty = p[1], p[3]
+    local s = start[i]
+    local len = stop[i] - s
+    local x
+    if ty == "string" then
+      x = ffi_string(data + s, len)
+    elseif len > 0 then
+      if ty == "auto" then
+        local c = bor(data[s], 32)
+        if (c < 97 or c > 122) and parse_number(data + s, len, num_out) ~= 0 then x = num_out[0]
+        else x = ffi_string(data + s, len) end
+      elseif ty == "number" then
+        if parse_number(data + s, len, num_out) == 0 then
+          return self:reject(row, i, "invalid number " .. show_field(data + s, len))
+        end
+        x = num_out[0]
+      elseif ty == "integer" then
+        if parse_integer(data + s, len, int_out) == 0 then
+          return self:reject(row, i, "invalid integer " .. show_field(data + s, len))
+        end
+        x = tonumber(int_out[0])
+      else
+        if parse_time(data + s, len, unit, ns_out) == 0 then
+          return self:reject(row, i, "invalid time " .. show_field(data + s, len))
+        end
+        x = Time(ns_out[0])
+      end
+    end
+    v[p[2]] = x
+  end
+  return v
+end
+
 function Decoder:compile()
+  if self.nplan > MAX_COMPILED then return fill_loop end
   local src = { [[
-local C, ffi_string, new_tab, Time, num_out, int_out, ns_out, unit, tonumber, cut_array, bor = ...
+local C, ffi_string, new_tab, Time, num_out, int_out, ns_out, unit, tonumber, cut_array, bor, show_field = ...
 local parse_number, parse_integer, parse_time = C.asp_parse_number, C.asp_parse_integer, C.asp_parse_time
 return function(self, row)
   local data, start, stop = row.data, row.start, row.stop
@@ -294,7 +367,8 @@ return function(self, row)
     src[#src + 1] = "  return v\nend\n"
   end
   local chunk = assert(loadstring(table.concat(src), "=asp.csv row decoder"))
-  return chunk(C, ffi_string, new_tab, Time, num_out, int_out, ns_out, self.spec.unit, tonumber, cut_array, bit.bor)
+  return chunk(C, ffi_string, new_tab, Time, num_out, int_out, ns_out, self.spec.unit, tonumber, cut_array, bit.bor,
+    show_field)
 end
 
 -- Takes a record: the header (returns nil, nil), or a row. Returns
@@ -319,7 +393,7 @@ function Decoder:take(row, arrival)
   if ti then
     local s = start[ti]
     if C.asp_parse_time(data + s, stop[ti] - s, self.spec.unit, row_ns) == 0 then
-      return self:reject(row, ti, "invalid time '" .. ffi_string(data + s, stop[ti] - s) .. "'")
+      return self:reject(row, ti, "invalid time " .. show_field(data + s, stop[ti] - s))
     end
   end
   local v = self:fill(row)

@@ -35,10 +35,12 @@ function asp.time(x)
     if ns == nil then error("asp.time: invalid time '" .. x .. "'", 2) end
     return Time(ns)
   elseif tx == "number" then
-    if x ~= x or x == math.huge or x == -math.huge then
-      error("asp.time: invalid time " .. tostring(x) .. " (finite epoch seconds expected)", 2)
+    local t, why, rc = time.from_seconds(x)
+    if t == nil then
+      error("asp.time: invalid time " .. tostring(x)
+        .. (rc == -3 and (": " .. why) or " (finite epoch seconds expected)"), 2)
     end
-    return Time(C.asp_time_from_seconds(x))
+    return t
   elseif time.is_time(x) then
     return x
   end

@@ -26,11 +26,15 @@ local M = {}
 -- Sentinels that workers yield to whoever resumed them.
 local SLEEP = setmetatable({}, { __tostring = function() return "asp sleep" end })
 local DONE = setmetatable({}, { __tostring = function() return "asp done" end })
+-- A dispatcher hands its status (a number: EMPTY, INTERRUPTED, STOPPED,
+-- PAUSED) to drive() as yield(STATUS, n): the private table comes first so
+-- that a callback's own coroutine.yield(<number>) can never pass for one.
+local STATUS = setmetatable({}, { __tostring = function() return "asp status" end })
 -- What a dispatcher returns to asp.run besides the C statuses (EMPTY -1,
 -- INTERRUPTED -2).
 local STOPPED = -3
 local INTERRUPTED = -2
-local SIGNAL_NAMES = { [2] = "SIGINT", [13] = "SIGPIPE (standard output closed)", [15] = "SIGTERM" }
+local SIGNAL_NAMES = { [1] = "SIGHUP", [2] = "SIGINT", [13] = "SIGPIPE (standard output closed)", [15] = "SIGTERM" }
 
 -- Item kinds and their handlers: handler(payload, id) runs the item.
 local handlers = {}
@@ -110,12 +114,75 @@ local function describe(ctx)
   return ctx or "a task"
 end
 
+-- The text of an error value. An error object whose __tostring raises (or
+-- returns no string) still gives a message, so that the error keeps its
+-- time and context and on_error = "log" can go on (issue #11).
+local function error_text(err)
+  if type(err) == "string" then return err end
+  local ok, s = pcall(tostring, err)
+  if ok and type(s) == "string" then return s end
+  return ("(a %s error object whose __tostring %s)"):format(type(err),
+    ok and ("returned a " .. type(s)) or ("raised: " .. (type(s) == "string" and s or "a " .. type(s))))
+end
+M.error_text = error_text
+
 local function failure(co, err, ctx)
   if getmetatable(err) == Failure then return err end
-  local msg = type(err) == "string" and err or tostring(err)
+  local msg = error_text(err)
   local head = ("asp.run: error at %s in %s: %s"):format(
     time.format_ns(C.asp_sched_now(S)), describe(ctx), msg)
   return setmetatable({ message = traceback(co, head) }, Failure)
+end
+
+-- -- Errors in __gc metamethods -------------------------------------------------
+
+-- A finalizer runs wherever the collector happens to be; an error raised
+-- there surfaced in unrelated code without its own context, or, raised from
+-- a step of the collector inside compiled code, crashed LuaJIT (issue #11).
+-- So finalizers set with ffi.gc or on a newproxy(true) metatable are run
+-- under pcall: in a run, the first error stops the run after the current
+-- item, as an error of the run naming the finalizer and what ran when the
+-- collector called it; outside a run it is written to stderr.
+local gc_failure = nil
+
+local function gc_guard(f)
+  return function(...)
+    local ok, err = xpcall(f, traceback, ...)
+    if ok then return end
+    if running_run then
+      if gc_failure == nil then
+        gc_failure = setmetatable({ message = ("asp.run: error at %s in a __gc metamethod (a finalizer) "
+          .. "that the collector ran during %s: %s"):format(time.format_ns(C.asp_sched_now(S)),
+          describe(current_ctx), error_text(err)) }, Failure)
+        stopping = true
+      end
+    else
+      pcall(io.stderr.write, io.stderr, "asp: error in a __gc metamethod (a finalizer): "
+        .. error_text(err) .. "\n")
+    end
+  end
+end
+M.gc_guard = gc_guard
+
+do
+  local ffi = require("ffi")
+  local ffi_gc = ffi.gc
+  ffi.gc = function(cdata, f)
+    if type(f) == "function" then f = gc_guard(f) end
+    return ffi_gc(cdata, f)
+  end
+  local real_newproxy = newproxy
+  if real_newproxy then
+    local guard_mt = { __newindex = function(mt, k, v)
+      if k == "__gc" and type(v) == "function" then v = gc_guard(v) end
+      rawset(mt, k, v)
+    end }
+    newproxy = function(x)
+      local p = real_newproxy(x)
+      if x == true then setmetatable(getmetatable(p), guard_mt) end
+      return p
+    end
+  end
 end
 
 -- -- Dispatching ---------------------------------------------------------------
@@ -136,7 +203,8 @@ end
 local function worker_body()
   local me = running()
   while true do
-    yield(dispatch(me))
+    local r = dispatch(me)
+    if r == DONE then yield(DONE) else yield(STATUS, r) end
   end
 end
 
@@ -191,12 +259,12 @@ end
 local function drive()
   while true do
     local co = take_worker()
-    local ok, r = resume(co)
+    local ok, r, st = resume(co)
     if not ok then error(failure(co, r, current_ctx), 0) end
     if r ~= SLEEP then
-      if type(r) ~= "number" then error(unexpected_yield(co, current_ctx), 0) end
+      if r ~= STATUS then error(unexpected_yield(co, current_ctx), 0) end
       give_worker(co)
-      return r
+      return st
     end
   end
 end
@@ -215,6 +283,7 @@ function M.sleep(d)
   local due
   if type(d) == "number" then
     if not (d >= 0) then error("asp.sleep: bad duration " .. tostring(d) .. " (seconds >= 0 expected)", 2) end
+    -- Saturates: a sleep past the end of the range (math.huge) is "never".
     due = C.asp_time_add_seconds(C.asp_sched_now(S), d)
   elseif is_time(d) then
     -- A past Time is due now, behind what is already due (the contract's
@@ -277,12 +346,23 @@ handlers[CALL] = function(rec, id)
   return rec.fn(rec.when, unpack(rec.args, 1, n))
 end
 
+local when_out = require("ffi").new("int64_t[1]")
+
 -- Converts a `when` argument (nil, seconds from now, a Time) to a Time.
 local function when_to_time(when, fname)
   if when == nil then return Time(C.asp_sched_now(S)) end
   if type(when) == "number" then
     if when ~= when then error(fname .. ": bad argument #1 (NaN)", 3) end
-    return Time(C.asp_time_add_seconds(C.asp_sched_now(S), when))
+    local now = C.asp_sched_now(S)
+    -- A delay past the end of the range (math.huge) saturates to "never",
+    -- as asp.sleep's; one before its start is an error (docs/api.md "Range").
+    if when >= 0 then return Time(C.asp_time_add_seconds(now, when)) end
+    local rc = C.asp_time_add_checked(now, when, when_out)
+    if rc ~= 0 then
+      error(fname .. ": bad argument #1 (" .. time.format_ns(now) .. " + " .. tostring(when) .. ": "
+        .. time.range_reason(rc) .. ")", 3)
+    end
+    return Time(when_out[0])
   end
   if is_time(when) then return when end
   error(fname .. ": bad argument #1 (nil, a number of seconds or a Time expected, got " .. type(when) .. ")", 3)
@@ -419,6 +499,13 @@ local function finish_run()
   for i = 1, #M.cleanups do M.cleanups[i]() end
   items = {}
   running_run, stopping, current, current_ctx = false, false, nil, nil
+  -- A finalizer that failed after the run's result was taken (while the
+  -- cleanups ran): too late to be the run's error, but not silent.
+  local late = gc_failure
+  gc_failure = nil
+  if late and not late.taken then
+    pcall(io.stderr.write, io.stderr, late.message .. "\n")
+  end
 end
 
 -- Interactive mode (the REPL): asp.run sets the run up and returns with it
@@ -437,10 +524,11 @@ function M.resume(budget, pause_after)
   C.asp_sched_pause(S, budget or -1, pause_after or 0x7fffffffffffffffLL)
   local ok, r = pcall(drive)
   C.asp_sched_pause(S, -1, 0x7fffffffffffffffLL)
+  if ok and gc_failure then ok, r = false, gc_failure; gc_failure.taken = true end
   if ok and r == PAUSED then return "paused" end
   if ok and r == -2 then return "interrupted" end
   finish_run()
-  if not ok then error(tostring(r), 0) end
+  if not ok then error(error_text(r), 0) end
   return "finished"
 end
 
@@ -508,7 +596,7 @@ function M.run(tasks, opts)
         local ok_p, first = xpcall(t.prepare, function(e)
           if getmetatable(e) == Failure then return e end
           return setmetatable({ message = traceback(("asp.run: error before the start in %s: %s"):format(
-            describe(t), type(e) == "string" and e or tostring(e)), 2) }, Failure)
+            describe(t), error_text(e)), 2) }, Failure)
         end, t)
         if not ok_p then error(first, 0) end
         if first ~= nil and first < earliest then earliest = first end
@@ -539,6 +627,7 @@ function M.run(tasks, opts)
     if M.interactive then return PAUSED end
     return drive()
   end)
+  if ok and gc_failure then ok, err = false, gc_failure; gc_failure.taken = true end
   if ok and err == PAUSED then
     if M.on_pause then M.on_pause() end
     return
@@ -555,7 +644,7 @@ function M.run(tasks, opts)
       SIGNAL_NAMES[sig] or ("signal " .. sig), at, items), 2)
   end
   finish_run()
-  if not ok then error(tostring(err), 0) end
+  if not ok then error(error_text(err), 0) end
   return M.last_result
 end
 

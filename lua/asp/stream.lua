@@ -238,7 +238,7 @@ end
 local function log_error(st, t, err)
   st.errors = st.errors + 1
   io.stderr:write(("asp.run: error at %s in %s (event at %s): %s (on_error = 'log': going on)\n"):format(
-    time.format_ns(C.asp_sched_now(S)), st:describe(), tostring(t), tostring(err)))
+    time.format_ns(C.asp_sched_now(S)), st:describe(), tostring(t), sched.error_text(err)))
 end
 
 local function call_logged(st, t, v)

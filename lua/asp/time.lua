@@ -31,13 +31,32 @@ local function format_ns(ns)
   return ffi.string(format_buf, n)
 end
 
+-- The range rule (docs/api.md "Range"): a Time is never NaN, infinite or
+-- outside int64 ns; arithmetic that would make one raises (never saturates).
+local RANGE = "1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z, int64 ns since the epoch"
+local checked_out = ffi.new("int64_t[1]")
+local diff_out = ffi.new("double[1]")
+
+-- Why a checked conversion (asp_time_seconds_ns, _add_checked, _diff) failed.
+local function range_reason(rc)
+  if rc == -1 then return "NaN is no number of seconds" end
+  return "out of the range of a Time (" .. RANGE .. ")"
+end
+
+-- Raises the error of a failed Time +/- seconds (rc from asp_time_add_checked).
+local function arith_error(rc, ns, op, d, level)
+  error("Time arithmetic: " .. format_ns(ns) .. op .. tostring(d) .. ": " .. range_reason(rc), level + 1)
+end
+
 function Time.__add(a, b)
   if type(a) == "number" then a, b = b, a end
   if type(b) ~= "number" then
     error("attempt to add a Time and a " .. (is_time(b) and "Time" or type(b))
       .. " (add a number of seconds)", 2)
   end
-  return Time_ct(C.asp_time_add_seconds(a.ns_, b))
+  local rc = C.asp_time_add_checked(a.ns_, b, checked_out)
+  if rc ~= 0 then arith_error(rc, a.ns_, " + ", b, 2) end
+  return Time_ct(checked_out[0])
 end
 
 function Time.__sub(a, b)
@@ -45,9 +64,15 @@ function Time.__sub(a, b)
     error("attempt to subtract a Time from a " .. type(a), 2)
   end
   if type(b) == "number" then
-    return Time_ct(C.asp_time_add_seconds(a.ns_, -b))
+    local rc = C.asp_time_add_checked(a.ns_, -b, checked_out)
+    if rc ~= 0 then arith_error(rc, a.ns_, " - ", b, 2) end
+    return Time_ct(checked_out[0])
   elseif is_time(b) then
-    return C.asp_time_to_seconds(a.ns_ - b.ns_)
+    if C.asp_time_diff(a.ns_, b.ns_, diff_out) ~= 0 then
+      error("Time arithmetic: " .. format_ns(a.ns_) .. " - " .. format_ns(b.ns_)
+        .. ": the difference is out of the range of a duration (about 292 years, int64 ns)", 2)
+    end
+    return diff_out[0]
   end
   error("attempt to subtract a " .. type(b) .. " from a Time", 2)
 end
@@ -111,8 +136,8 @@ local function coerce(x)
     if istype(Time_ct, x) then return x end
     return nil
   elseif tx == "number" then
-    if x ~= x then return nil end
-    return Time_ct(C.asp_time_from_seconds(x))
+    if C.asp_time_seconds_ns(x, checked_out) ~= 0 then return nil end
+    return Time_ct(checked_out[0])
   elseif tx == "string" then
     local ns = parse_ns(x)
     if ns == nil then return nil end
@@ -121,8 +146,17 @@ local function coerce(x)
   return nil
 end
 
+-- Epoch seconds as a Time; nil and the reason when NaN, infinite or out of range.
+local function from_seconds(x)
+  local rc = C.asp_time_seconds_ns(x, checked_out)
+  if rc ~= 0 then return nil, range_reason(rc), rc end
+  return Time_ct(checked_out[0])
+end
+
 return {
   ct = Time_ct,
+  from_seconds = from_seconds,
+  range_reason = range_reason,
   is_time = is_time,
   coerce = coerce,
   parse_ns = parse_ns,

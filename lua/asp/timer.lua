@@ -12,6 +12,7 @@ local C, S = cffi.C, cffi.S
 local Time = time.ct
 
 local M = {}
+local end_out = require("ffi").new("int64_t[1]")
 local TICK = "tick"
 
 local methods, timer_mt = task.class(function(tm) M.start(tm) end)
@@ -52,7 +53,18 @@ function M.start(tm)
   tm.start_ns = tm.start_time and tm.start_time.ns_ or now
   local e = tm.end_time
   if type(e) == "number" then
-    tm.end_ns = C.asp_time_add_seconds(tm.start_ns, e)
+    -- As for a delay: past the end of the range is "never", before its
+    -- start an error (docs/api.md "Range").
+    if e >= 0 then
+      tm.end_ns = C.asp_time_add_seconds(tm.start_ns, e)
+    else
+      local rc = C.asp_time_add_checked(tm.start_ns, e, end_out)
+      if rc ~= 0 then
+        error("asp.timer: option 'end_time': " .. time.format_ns(tm.start_ns) .. " + " .. tostring(e)
+          .. ": " .. time.range_reason(rc), 0)
+      end
+      tm.end_ns = end_out[0]
+    end
   elseif e ~= nil then
     tm.end_ns = e.ns_
   end
@@ -71,6 +83,12 @@ function M.timer(opts)
   if type(interval) ~= "number" or not (interval > 0) or interval == math.huge then
     error(F .. ": option 'interval' must be a number of seconds > 0 (got " .. tostring(interval) .. ")", 2)
   end
+  -- Ticks are whole ns apart: below 1 ns, ticks k and k+1 would fall on the
+  -- same instant (and an interval that rounds to 0 ns would never advance).
+  if interval < 1e-9 then
+    error(F .. ": option 'interval' must be at least 1 ns (1e-9 s), got " .. tostring(interval)
+      .. " s: ticks at the resolution of a Time would repeat one instant", 2)
+  end
   local start_time
   if opts.start_time ~= nil then
     start_time = time.is_time(opts.start_time) and opts.start_time or nil
@@ -79,9 +97,10 @@ function M.timer(opts)
     end
   end
   local end_time = opts.end_time
-  if end_time ~= nil and not time.is_time(end_time) and not (type(end_time) == "number" and end_time == end_time) then
+  if end_time ~= nil and not time.is_time(end_time)
+    and not (type(end_time) == "number" and end_time == end_time and end_time ~= -math.huge) then
     error(F .. ": option 'end_time' must be a Time or a number of seconds after start_time (got "
-      .. type(end_time) .. ")", 2)
+      .. (type(end_time) == "number" and tostring(end_time) or type(end_time)) .. ")", 2)
   end
   return setmetatable({
     interval = interval, callback = opts.callback, start_time = start_time, end_time = end_time,

@@ -61,6 +61,8 @@ static int parse_all(const char *text, size_t chunk, char *out, size_t outlen, a
     return rc;
 }
 
+static void parse_detail(const char *text, size_t chunk, char *out, size_t outlen);
+
 static void check(const char *text, const char *want)
 {
     char whole[4096], bytes[4096];
@@ -94,7 +96,50 @@ static void test_crlf(void **state)
     (void)state;
     check("a,b\r\n1,2\r\n", "a|b;1|2;");
     check("\"q\"\r\n", "q;");
-    check("a\rb,c\n", "a\rb|c;");                 /* a CR not before LF stays */
+    check("a\rb,c\n", "a;b|c;");                  /* a lone CR ends a line too (issue #11) */
+}
+
+/* Issue #11: CR-only line ends gave 0 rows. LF, CRLF and a lone CR each end
+ * a line, mixed in one file too, also split across chunks (check() feeds
+ * one byte at a time as well); a CR inside quotes is data. */
+static void test_cr_line_ends(void **state)
+{
+    (void)state;
+    check("a,b\r1,2\r3,4\r", "a|b;1|2;3|4;");
+    check("a,b\r1,2", "a|b;1|2;");
+    check("a\r\r\rb\r", "a;b;");                     /* empty lines are no records */
+    check("a\rb\nc\r\nd\n\re", "a;b;c;d;e;");
+    check("\"q\"\rx\r", "q;x;");
+    check("\"a\rb\",c\r\"d\r\n\",e\r", "a\rb|c;d\r\n|e;");
+    {
+        /* Lines are counted the same whatever the line ends. */
+        static char a[512], b[512], c[512];
+        parse_detail("h,x\n\"m\nl\",2\nlast,3\n", 1 << 20, a, sizeof a);
+        parse_detail("h,x\r\"m\rl\",2\rlast,3\r", 1, b, sizeof b);
+        parse_detail("h,x\r\n\"m\r\nl\",2\r\nlast,3\r\n", 1, c, sizeof c);
+        assert_string_equal(a, "L1 c1=h c3=x;L2 c1=m\nl c4=2;L4 c1=last c6=3;");
+        assert_string_equal(b, "L1 c1=h c3=x;L2 c1=m\rl c4=2;L4 c1=last c6=3;");
+        assert_string_equal(c, "L1 c1=h c3=x;L2 c1=m\r\nl c4=2;L4 c1=last c6=3;");
+        parse_detail("h,x\r1,2\r", 1 << 20, a, sizeof a);
+        assert_string_equal(a, "L1 c1=h c3=x;L2 c1=1 c3=2;");
+    }
+}
+
+/* Issue #11: a UTF-8 BOM stayed in the first column's name. It is dropped
+ * at the very start only, also when split across feeds; a partial BOM is
+ * data. */
+static void test_bom(void **state)
+{
+    static char a[512];
+    (void)state;
+    check("\xEF\xBB\xBFtime,v\n1,2\n", "time|v;1|2;");
+    check("\xEF\xBB\xBF\"time\",v\r1,2\r", "time|v;1|2;");
+    check("\xEF\xBBx,v\n", "\xEF\xBBx|v;");
+    check("\xEF\xBB", "\xEF\xBB;");
+    check("\xEF\xBB\xBF", "");
+    check("a\n\xEF\xBB\xBF\n", "a;\xEF\xBB\xBF;");
+    parse_detail("\xEF\xBB\xBFtime,v\n", 1, a, sizeof a);
+    assert_string_equal(a, "L1 c1=time c6=v;");
 }
 
 static void test_line_and_column(void **state)
@@ -135,6 +180,34 @@ static void test_errors(void **state)
     asp_csv_free(p);
 }
 
+/* Issue #11: the limit's message said "an unterminated quote at line 0,
+ * column 0?" with no quote at all. */
+static void test_record_limit_without_quote(void **state)
+{
+    asp_csv *p = asp_csv_new(',');
+    char *big = malloc(1 << 20);
+    size_t used;
+    int rc = ASP_CSV_MORE;
+    (void)state;
+    memset(big, 'x', 1 << 20);
+    memcpy(big, "a,b\n1,", 6);
+    for (int i = 0; i < 40 && rc != ASP_CSV_ERROR; i++) {
+        size_t off = 0;
+        rc = ASP_CSV_MORE;
+        while (rc != ASP_CSV_ERROR && off < (1u << 20)) {
+            rc = asp_csv_feed(p, big + off, (1u << 20) - off, &used);
+            off += used;
+        }
+        memset(big, 'x', 6);
+    }
+    assert_int_equal(rc, ASP_CSV_ERROR);
+    assert_string_equal(asp_csv_error(p), "line 2: record longer than 16777216 bytes, the limit of a CSV record "
+                                          "(no quote in it; 2 fields so far, the last from column 3; "
+                                          "lines end with LF, CRLF or CR)");
+    free(big);
+    asp_csv_free(p);
+}
+
 static void test_record_limit(void **state)
 {
     asp_csv *p = asp_csv_new(',');
@@ -148,6 +221,7 @@ static void test_record_limit(void **state)
         rc = asp_csv_feed(p, big + (i ? 1 : 0), (1 << 20) - (i ? 1 : 0), &used);
     assert_int_equal(rc, ASP_CSV_ERROR);
     assert_non_null(strstr(asp_csv_error(p), "record longer than"));
+    assert_non_null(strstr(asp_csv_error(p), "field 1 is inside the quote opened at line 1, column 1"));
     free(big);
     asp_csv_free(p);
 }
@@ -347,6 +421,20 @@ static void test_json_tokens(void **state)
     assert_int_equal(t[7].len, 3);
     assert_int_equal(asp_json_decode(j, "{\"a\":", 5), -1);
     assert_non_null(strstr(asp_json_error(j), "column"));
+    /* Issue #11: say which limit, and what an empty line is. */
+    {
+        char deep[1024];
+        memset(deep, '[', 300);
+        memset(deep + 300, ']', 300);
+        assert_int_equal(asp_json_decode(j, deep, 600), -1);
+        assert_string_equal(asp_json_error(j), "arrays and objects nested deeper than 200 levels (the limit)");
+        assert_int_equal(asp_json_decode(j, deep + 100, 400), 200);
+        assert_int_equal(asp_json_decode(j, deep + 99, 402), -1);
+        assert_int_equal(asp_json_decode(j, "", 0), -1);
+        assert_non_null(strstr(asp_json_error(j), "an empty line"));
+        assert_int_equal(asp_json_decode(j, " \r", 2), -1);
+        assert_non_null(strstr(asp_json_error(j), "an empty line"));
+    }
     asp_json_free(j);
 }
 
@@ -356,6 +444,9 @@ int main(void)
         cmocka_unit_test(test_plain_records),
         cmocka_unit_test(test_quotes),
         cmocka_unit_test(test_crlf),
+        cmocka_unit_test(test_cr_line_ends),
+        cmocka_unit_test(test_bom),
+        cmocka_unit_test(test_record_limit_without_quote),
         cmocka_unit_test(test_line_and_column),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_record_limit),

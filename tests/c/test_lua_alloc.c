@@ -79,10 +79,51 @@ static void test_freed_block_is_reused(void **state)
     /* 33..48 bytes share a class. */
     r = asp_lua_alloc_f(a, NULL, 0, 48);
     assert_non_null(r);
-    if (asp_lua_alloc_pooled())
-        assert_ptr_equal(r, p);
+    assert_ptr_equal(r, p);
     asp_lua_alloc_f(a, r, 48, 0);
     asp_lua_alloc_f(a, q, 40, 0);
+}
+
+/* Under AddressSanitizer the pooled blocks are checked too (issue #11): a
+ * small block is addressable for exactly the bytes asked for, and poisoned
+ * once freed, until it is given out again. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+static void test_pooled_blocks_are_poisoned_under_asan(void **state)
+{
+    void *a = *state;
+    unsigned char *p = asp_lua_alloc_f(a, NULL, 0, 40), *r;
+    assert_non_null(p);
+    assert_int_equal(asp_lua_alloc_pooled(), 1);
+#ifdef TEST_ASAN
+    assert_false(__asan_address_is_poisoned(p));
+    assert_false(__asan_address_is_poisoned(p + 39));
+    assert_true(__asan_address_is_poisoned(p + 40));
+#endif
+    asp_lua_alloc_f(a, p, 40, 0);
+#ifdef TEST_ASAN
+    assert_true(__asan_address_is_poisoned(p));
+    assert_true(__asan_address_is_poisoned(p + 39));
+#endif
+    r = asp_lua_alloc_f(a, NULL, 0, 45);
+    assert_ptr_equal(r, p);
+    /* Resized within its class: addressable up to the new size. */
+    r = asp_lua_alloc_f(a, r, 45, 34);
+    assert_ptr_equal(r, p);
+#ifdef TEST_ASAN
+    assert_false(__asan_address_is_poisoned(r + 33));
+    assert_true(__asan_address_is_poisoned(r + 34));
+#endif
+    asp_lua_alloc_f(a, r, 34, 0);
 }
 
 /* Growing and shrinking keeps the contents: within a class, between
@@ -174,6 +215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sizes_are_aligned_and_distinct, setup, teardown),
         cmocka_unit_test_setup_teardown(test_freed_block_is_reused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pooled_blocks_are_poisoned_under_asan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resize_keeps_contents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_slabs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lua_state_runs_on_it, setup, teardown),

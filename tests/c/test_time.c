@@ -732,6 +732,35 @@ static void test_wall_clock_is_after_2020(void **state)
     assert_true(asp_time_wall() > y2020);
 }
 
+/* The checked forms (issue #11): NaN, infinities and results outside int64
+ * ns are errors, never saturated or wrapped. */
+static void test_checked_arithmetic(void **state)
+{
+    (void)state;
+    int64_t out = 42;
+    double d = 0;
+    assert_int_equal(asp_time_seconds_ns(NAN, &out), -1);
+    assert_int_equal(asp_time_seconds_ns(INFINITY, &out), -2);
+    assert_int_equal(asp_time_seconds_ns(-INFINITY, &out), -2);
+    assert_int_equal(asp_time_seconds_ns(1e300, &out), -3);
+    assert_int_equal(asp_time_seconds_ns(9223372037.0, &out), -3);
+    assert_ns_equal(out, 42);
+    assert_int_equal(asp_time_seconds_ns(9223372036.0, &out), 0);
+    assert_ns_equal(out, INT64_C(9223372036000000000));
+    assert_int_equal(asp_time_add_checked(0, NAN, &out), -1);
+    assert_int_equal(asp_time_add_checked(0, -INFINITY, &out), -2);
+    assert_int_equal(asp_time_add_checked(INT64_MAX - 5, 1e-8, &out), -3);
+    assert_int_equal(asp_time_add_checked(INT64_MIN + 5, -1e-8, &out), -3);
+    assert_int_equal(asp_time_add_checked(INT64_MAX - 5, 5e-9, &out), 0);
+    assert_ns_equal(out, INT64_MAX);
+    assert_int_equal(asp_time_diff(INT64_MAX, INT64_MIN, &d), -3);
+    assert_int_equal(asp_time_diff(INT64_MIN, 1, &d), -3);
+    assert_int_equal(asp_time_diff(INT64_MAX, 0, &d), 0);
+    assert_true(d > 9223372036.0 && d < 9223372037.0);
+    assert_int_equal(asp_time_diff(0, 1500000000, &d), 0);
+    assert_true(d == -1.5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -768,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_to_seconds_precision),
         cmocka_unit_test(test_seconds_round_trip),
         cmocka_unit_test(test_wall_clock_is_after_2020),
+        cmocka_unit_test(test_checked_arithmetic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
