@@ -154,16 +154,15 @@ static void supervise(void)
     _exit(status_out);
 }
 
-/* The session's live journal: a file every process of the session shares
- * through the inherited descriptor; unlinked at once, so nothing is left
- * behind however the session ends. Without it, time travel still works for
- * runs without live input. */
+/* The session's live journal: a private file (see asp_journal_open_private)
+ * every process of the session shares through the inherited descriptor;
+ * nothing is left behind however the session ends. Without it, time travel
+ * still works for runs without live input. */
 static void open_journal(void)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/asp-lua-journal-%ld", (long)getpid());
-    if (asp_journal_open(path) == 0)
-        unlink(path);
+    if (asp_journal_open_private(NULL) != 0)
+        fprintf(stderr, "asp-lua: no live journal (%s): .back into a live period will not replay it\n",
+                strerror(errno));
 }
 
 int asp_checkpoint_session(int max)

@@ -1,10 +1,12 @@
 /*
  * The live journal; see journal.h.
  */
+#define _GNU_SOURCE /* O_TMPFILE, mkostemp */
 #include "journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,9 +24,51 @@ static int64_t size;    /* the file's size as this process last saw it */
 static int injecting;   /* a record going back in is not journaled again */
 static int may_replay;  /* set when a checkpoint resumes, until its records run out */
 
-int asp_journal_open(const char *path)
+/* The directory for the journal: dir, else $TMPDIR, else /tmp. */
+static const char *journal_dir(const char *dir)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const char *env = getenv("TMPDIR");
+    if (dir && dir[0])
+        return dir;
+    return env && env[0] ? env : "/tmp";
+}
+
+/*
+ * A new file in dir that no other process can open: O_TMPFILE has no name at
+ * all (O_EXCL: it can never be linked into the directory); where the file
+ * system lacks it, mkstemp makes a fresh random name with O_EXCL (a planted
+ * file or symlink makes it pick another name, never opens it), which is
+ * unlinked at once. Either way the mode is 0600.
+ */
+static int private_file(const char *dir)
+{
+    char path[4096];
+    int fd;
+#ifdef O_TMPFILE
+    fd = open(dir, O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+        return -1;
+#endif
+    if (snprintf(path, sizeof path, "%s/asp-lua-journal-XXXXXX", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    unlink(path);
+    if (fchmod(fd, 0600) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int asp_journal_open_private(const char *dir)
+{
+    int fd = private_file(journal_dir(dir));
     if (fd < 0)
         return -1;
     asp_journal_close();
@@ -32,6 +76,11 @@ int asp_journal_open(const char *path)
     line_cur = wall_cur = size = 0;
     may_replay = 0;
     return 0;
+}
+
+int asp_journal_fd(void)
+{
+    return journal_fd;
 }
 
 void asp_journal_close(void)
