@@ -392,7 +392,9 @@ function D.back(t)
   local id, ci, cn = ffi.new("int32_t[1]"), ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
   C.asp_checkpoint_get(i, id, ci, cn)
   C.asp_checkpoint_restore(id[0], kind, value)
-  error("asp.debug.back: checkpoint " .. id[0] .. " could not be resumed", 2)
+  -- Every checkpoint at or before the target was gone or did not answer
+  -- (each said so on stderr): this process is still the foreground.
+  error("asp.debug.back: no checkpoint at or before that point could be resumed; the session stays where it is", 2)
 end
 
 -- -- Inspecting ----------------------------------------------------------------------
@@ -486,8 +488,9 @@ function D.checkpoints()
   local lines = {}
   for i = 0, C.asp_checkpoint_count() - 1 do
     C.asp_checkpoint_get(i, id, ci, cn)
-    r.list[#r.list + 1] = { id = id[0], items = tonumber(ci[0]), clock = Time(cn[0]) }
-    lines[#lines + 1] = ("  #%-4d %s  after %d items"):format(id[0], format_ns(cn[0]), tonumber(ci[0]))
+    local pid = C.asp_checkpoint_pid(i)
+    r.list[#r.list + 1] = { id = id[0], items = tonumber(ci[0]), clock = Time(cn[0]), pid = pid }
+    lines[#lines + 1] = ("  #%-4d %s  after %d items  pid %d"):format(id[0], format_ns(cn[0]), tonumber(ci[0]), pid)
   end
   r.text = ("%d checkpoints (one per %d items%s, at most a bounded number: older ones thinned)\n"):format(
     #r.list, D.checkpoint_items,
