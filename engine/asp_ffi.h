@@ -46,6 +46,7 @@ int asp_checkpoint_restore(int32_t id, int32_t kind, int64_t target);
 int asp_checkpoint_count(void);
 int asp_checkpoint_get(int i, int32_t *id, int64_t *items, int64_t *ns);
 int asp_checkpoint_pid(int i);
+int asp_checkpoint_journal_lost(int64_t *items, int64_t *ns);
 int asp_checkpoint_find(int32_t kind, int64_t target);
 void asp_checkpoint_end(void);
 void asp_repl_driving(int on);

@@ -18,6 +18,8 @@
 
 #include "asp_ffi.h"
 #include "io.h"
+#include "progress.h"
+#include "time.h"
 #include "sched.h"
 
 /* -- Bookkeeping ----------------------------------------------------------- */
@@ -95,6 +97,9 @@ int asp_cps_index(const asp_cps *c, int32_t id)
 /* What the supervisor and every foreground share. */
 typedef struct shared {
     volatile pid_t foreground; /* whose exit status is the session's */
+    /* Where the live journal failed: the run's items and clock then. */
+    volatile int journal_lost;
+    volatile int64_t lost_items, lost_ns;
 } shared;
 
 /* The command a checkpoint waits for: resume towards a target. */
@@ -160,8 +165,37 @@ static void supervise(void)
  * every process of the session shares through the inherited descriptor;
  * nothing is left behind however the session ends. Without it, time travel
  * still works for runs without live input. */
+/* The journal could not be written: say so at once, and remember where, so
+ * that .back refuses targets after it (docs/repl.md). */
+static void journal_failed(int err)
+{
+    asp_sched *s = asp_engine_sched();
+    char when[ASP_TIME_FORMAT_MAX];
+    if (!shm || shm->journal_lost)
+        return;
+    shm->lost_items = (int64_t)s->items;
+    shm->lost_ns = s->now;
+    shm->journal_lost = 1;
+    asp_time_format(s->now, when);
+    asp_progress_done();
+    fprintf(stderr, "asp-lua: the live journal cannot be written (%s): live input after %s (%lld items) "
+            "is not journaled, .back to later than that is impossible\n", strerror(err), when,
+            (long long)s->items);
+    fflush(stderr);
+}
+
+int asp_checkpoint_journal_lost(int64_t *items, int64_t *ns)
+{
+    if (!shm || !shm->journal_lost)
+        return 0;
+    *items = shm->lost_items;
+    *ns = shm->lost_ns;
+    return 1;
+}
+
 static void open_journal(void)
 {
+    asp_journal_set_fail(journal_failed);
     if (asp_journal_open_private(NULL) != 0)
         fprintf(stderr, "asp-lua: no live journal (%s): .back into a live period will not replay it\n",
                 strerror(errno));

@@ -112,6 +112,9 @@ int asp_checkpoint_pid(int i);
 int asp_checkpoint_find(int32_t kind, int64_t target);
 /* Counts resumptions: it changes when this process became the foreground. */
 int asp_checkpoint_generation(void);
+/* 1 when the live journal failed to be written, with the items and the
+ * clock of the run at that moment: later targets cannot be travelled to. */
+int asp_checkpoint_journal_lost(int64_t *items, int64_t *ns);
 /* Ends every checkpoint (at the end of the REPL). */
 void asp_checkpoint_end(void);
 

@@ -40,6 +40,16 @@ typedef struct asp_journal_head {
 int asp_journal_open_private(const char *dir);
 /* The journal's descriptor, or -1 (for tests). */
 int asp_journal_fd(void);
+/*
+ * A write failed (the disk is full, ...): the file keeps the whole records
+ * before the failure and nothing is journaled after it, by any process of
+ * the session; fn(errno) is called once, in the process that failed. What
+ * was journaled before still replays.
+ */
+typedef void (*asp_journal_fail_fn)(int err);
+void asp_journal_set_fail(asp_journal_fail_fn fn);
+/* True once a write of the journal failed in any process of the session. */
+int asp_journal_failed(void);
 /* Ends journaling in this process. */
 void asp_journal_close(void);
 int asp_journal_on(void);

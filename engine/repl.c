@@ -373,6 +373,12 @@ int asp_repl_run(lua_State *L, const char *script)
     fputs("\n", stdout);
     fflush(stdout);
     free(chunk);
+    /* A paused run ends as with asp.stop(): leaving never waits for its
+     * live sources. */
+    if (luaL_loadstring(L, "require('asp.debug').quit()") == 0)
+        report(L, docall(L, 0, 0));
+    else
+        report(L, 1);
     /* el_end would lose the names EL_ADDFN copied (a libedit leak); the
      * editor lives as long as the process instead, and the terminal is
      * already back in its own mode between lines. */

@@ -387,6 +387,14 @@ function D.back(t)
       error("asp.debug.back: a number is seconds back from the clock and must be <= 0 (got " .. t .. ")", 2)
     end
   end
+  local lost_items, lost_ns = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
+  if C.asp_checkpoint_journal_lost(lost_items, lost_ns) ~= 0
+    and (kind == TARGET_ITEMS and value > lost_items[0] or kind == TARGET_TIME and value > lost_ns[0]) then
+    error(("asp.debug.back: cannot travel to %s: the live journal could not be written after %s (%d items), "
+      .. "so what arrived live since is lost; .back to that point or earlier works"):format(
+      kind == TARGET_ITEMS and ("#" .. tostring(value)) or format_ns(value), format_ns(lost_ns[0]),
+      tonumber(lost_items[0])), 2)
+  end
   local i = C.asp_checkpoint_find(kind, value)
   if i < 0 then error("asp.debug.back: no checkpoint at or before that point (the run's start is the earliest)", 2) end
   local id, ci, cn = ffi.new("int32_t[1]"), ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
@@ -532,6 +540,16 @@ function D.command(name, args)
   args = args and args:match("^%s*(.-)%s*$") or ""
   if args == "" then return fn() end
   return fn(args)
+end
+
+-- End of the session (Ctrl-D): a paused run ends as with asp.stop() (its
+-- live sources close, an asp.exec process is ended), so that leaving never
+-- waits for live input, nor for a process that a resumed checkpoint only
+-- knows from the journal (it is not its child: its exit is never seen).
+function D.quit()
+  if not sched.is_running() then return end
+  sched.stop()
+  pcall(sched.resume, -1)
 end
 
 -- Interactive mode: asp.run returns paused at the start of the run.

@@ -14,6 +14,9 @@
 #include <string.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -206,6 +209,88 @@ static void test_a_checkpoint_takes_back_what_came_after_it_then_goes_live(void 
     assert_true(asp_journal_offset() >= before);
 }
 
+static int fails, fail_err;
+
+static void count_failure(int err)
+{
+    fails++;
+    fail_err = err;
+}
+
+/* The checkpoint taken before the failure: gets back the whole records,
+ * nothing torn, and journals nothing after the failure point. */
+static int checkpoint_after_failure(int ready_fd)
+{
+    asp_journal_head h;
+    char buf[16], go;
+    if (read(ready_fd, &go, 1) != 1)
+        return 20;
+    asp_journal_resumed();
+    if (asp_journal_take(&h, buf, sizeof buf) != 3 || memcmp(buf, "abc", 3) != 0)
+        return 21;
+    if (asp_journal_peek(&h) != -1 || asp_journal_replaying())
+        return 22;
+    asp_journal_line(1, 500, "new", 3); /* live again: but the journal ended */
+    if (asp_journal_on() || !asp_journal_failed() || fails != 0)
+        return 23;
+    return 0;
+}
+
+/* In a child, so that the file size limit stays there: a write that fails
+ * (EFBIG here; ENOSPC on a full disk, tested by tests/repl/full_disk.sh). */
+static int foreground_write_fails(void)
+{
+    struct rlimit rl;
+    struct stat st;
+    char big[64];
+    int p[2], fd, status;
+    pid_t cp;
+    signal(SIGXFSZ, SIG_IGN);
+    asp_journal_set_fail(count_failure);
+    if (pipe(p) != 0)
+        return 1;
+    cp = fork();
+    if (cp == 0) {
+        close(p[1]);
+        _exit(checkpoint_after_failure(p[0]));
+    }
+    close(p[0]);
+    asp_journal_line(1, 100, "abc", 3);
+    fd = dup(asp_journal_fd());
+    rl.rlim_cur = rl.rlim_max = (rlim_t)asp_journal_offset() + 40; /* the next header, part of its body */
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 2;
+    memset(big, 'x', sizeof big);
+    asp_journal_line(1, 200, big, sizeof big);
+    if (fails != 1 || fail_err != EFBIG)
+        return 3;
+    if (asp_journal_on() || !asp_journal_failed())
+        return 4;
+    /* Whole records only: the torn one was cut off. */
+    if (fstat(fd, &st) != 0 || st.st_size != (off_t)(sizeof(asp_journal_head) + 3))
+        return 5;
+    asp_journal_line(1, 300, "x", 1);
+    if (fails != 1) /* said once */
+        return 6;
+    if (write(p[1], "g", 1) != 1 || waitpid(cp, &status, 0) != cp)
+        return 7;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 8;
+}
+
+static void test_a_failed_write_ends_the_journal_at_whole_records_and_says_so_once(void **state)
+{
+    int status;
+    pid_t pid;
+    (void)state;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(foreground_write_fails());
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -213,6 +298,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_the_journal_is_private_and_has_no_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_planted_files_and_symlinks_are_never_touched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_the_directory_defaults_to_tmpdir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_failed_write_ends_the_journal_at_whole_records_and_says_so_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_the_foreground_appends_and_is_not_replaying, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_checkpoint_takes_back_what_came_after_it_then_goes_live, setup, teardown),
     };
