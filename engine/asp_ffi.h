@@ -47,6 +47,8 @@ int asp_checkpoint_count(void);
 int asp_checkpoint_get(int i, int32_t *id, int64_t *items, int64_t *ns);
 int asp_checkpoint_pid(int i);
 int asp_checkpoint_journal_lost(int64_t *items, int64_t *ns);
+int asp_checkpoint_keep(const char *data, size_t len);
+const char *asp_checkpoint_kept(size_t *len);
 int asp_checkpoint_find(int32_t kind, int64_t target);
 void asp_checkpoint_end(void);
 void asp_repl_driving(int on);

@@ -201,11 +201,51 @@ static void open_journal(void)
                 strerror(errno));
 }
 
+/* -- Kept values ------------------------------------------------------------- */
+
+/* asp.debug.keep's values, serialised by Lua: shared memory, so that the
+ * process a .back resumes (a copy from before they were kept) reads them. */
+#define KEPT_MAX (1024 * 1024 + 4096)
+
+typedef struct kept_region {
+    volatile size_t len;
+    char data[KEPT_MAX];
+} kept_region;
+
+static kept_region *kept;
+
+static kept_region *kept_map(void)
+{
+    if (!kept) {
+        void *p = mmap(NULL, sizeof *kept, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p != MAP_FAILED)
+            kept = p;
+    }
+    return kept;
+}
+
+int asp_checkpoint_keep(const char *data, size_t len)
+{
+    kept_region *k = kept_map();
+    if (!k || len > sizeof k->data)
+        return -1;
+    memcpy(k->data, data, len);
+    k->len = len;
+    return 0;
+}
+
+const char *asp_checkpoint_kept(size_t *len)
+{
+    *len = kept ? kept->len : 0;
+    return kept ? kept->data : NULL;
+}
+
 int asp_checkpoint_session(int max)
 {
     pid_t pid;
     if (enabled)
         return 0;
+    kept_map(); /* before any fork: every process of the session shares it */
     shm = mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shm == MAP_FAILED) {
         shm = NULL;

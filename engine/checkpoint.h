@@ -23,6 +23,7 @@
 #ifndef ASP_CHECKPOINT_H
 #define ASP_CHECKPOINT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -115,6 +116,11 @@ int asp_checkpoint_generation(void);
 /* 1 when the live journal failed to be written, with the items and the
  * clock of the run at that moment: later targets cannot be travelled to. */
 int asp_checkpoint_journal_lost(int64_t *items, int64_t *ns);
+/* asp.debug.keep's serialised values, in memory every process of the
+ * session shares (outside a session, this process's): keep replaces them
+ * (0, or -1 when larger than 1 MB); kept returns them and their length. */
+int asp_checkpoint_keep(const char *data, size_t len);
+const char *asp_checkpoint_kept(size_t *len);
 /* Ends every checkpoint (at the end of the REPL). */
 void asp_checkpoint_end(void);
 

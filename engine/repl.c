@@ -44,6 +44,9 @@ void asp_repl_driving(int on)
         asp_engine_sched()->interrupted = 0;
     driving = on;
     pause_asked = 0;
+    /* What the command prints next starts on a line of its own. */
+    if (!on)
+        asp_progress_done();
 }
 
 static void interrupted_hook(lua_State *L, lua_Debug *ar)
@@ -141,7 +144,10 @@ static void run_command(lua_State *L, const char *line)
     lua_replace(L, -2);
     lua_pushlstring(L, p, (size_t)(name_end - p));
     lua_pushstring(L, name_end);
-    status = docall(L, 2, LUA_MULTRET);
+    /* A command's error is its message alone (a run's error carries its own
+     * traceback): no traceback of the REPL's call into asp.debug. */
+    status = lua_pcall(L, 2, LUA_MULTRET, 0);
+    lua_sethook(L, NULL, 0, 0);
     if (status != 0) {
         report(L, status);
         lua_settop(L, base);
