@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 
 #include "asp_ffi.h"
 #include "io.h"
+#include "progress.h"
+#include "time.h"
 #include "sched.h"
 
 /* -- Bookkeeping ----------------------------------------------------------- */
@@ -41,6 +44,7 @@ int asp_cps_add(asp_cps *c, pid_t pid, int fd, int64_t items, int64_t ns)
     e->id = c->next_id++;
     e->pid = pid;
     e->fd = fd;
+    e->ack = -1;
     e->items = items;
     e->ns = ns;
     return c->n++;
@@ -93,6 +97,9 @@ int asp_cps_index(const asp_cps *c, int32_t id)
 /* What the supervisor and every foreground share. */
 typedef struct shared {
     volatile pid_t foreground; /* whose exit status is the session's */
+    /* Where the live journal failed: the run's items and clock then. */
+    volatile int journal_lost;
+    volatile int64_t lost_items, lost_ns;
 } shared;
 
 /* The command a checkpoint waits for: resume towards a target. */
@@ -154,16 +161,83 @@ static void supervise(void)
     _exit(status_out);
 }
 
-/* The session's live journal: a file every process of the session shares
- * through the inherited descriptor; unlinked at once, so nothing is left
- * behind however the session ends. Without it, time travel still works for
- * runs without live input. */
+/* The session's live journal: a private file (see asp_journal_open_private)
+ * every process of the session shares through the inherited descriptor;
+ * nothing is left behind however the session ends. Without it, time travel
+ * still works for runs without live input. */
+/* The journal could not be written: say so at once, and remember where, so
+ * that .back refuses targets after it (docs/repl.md). */
+static void journal_failed(int err)
+{
+    asp_sched *s = asp_engine_sched();
+    char when[ASP_TIME_FORMAT_MAX];
+    if (!shm || shm->journal_lost)
+        return;
+    shm->lost_items = (int64_t)s->items;
+    shm->lost_ns = s->now;
+    shm->journal_lost = 1;
+    asp_time_format(s->now, when);
+    asp_progress_done();
+    fprintf(stderr, "asp-lua: the live journal cannot be written (%s): live input after %s (%lld items) "
+            "is not journaled, .back to later than that is impossible\n", strerror(err), when,
+            (long long)s->items);
+    fflush(stderr);
+}
+
+int asp_checkpoint_journal_lost(int64_t *items, int64_t *ns)
+{
+    if (!shm || !shm->journal_lost)
+        return 0;
+    *items = shm->lost_items;
+    *ns = shm->lost_ns;
+    return 1;
+}
+
 static void open_journal(void)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/asp-lua-journal-%ld", (long)getpid());
-    if (asp_journal_open(path) == 0)
-        unlink(path);
+    asp_journal_set_fail(journal_failed);
+    if (asp_journal_open_private(NULL) != 0)
+        fprintf(stderr, "asp-lua: no live journal (%s): .back into a live period will not replay it\n",
+                strerror(errno));
+}
+
+/* -- Kept values ------------------------------------------------------------- */
+
+/* asp.debug.keep's values, serialised by Lua: shared memory, so that the
+ * process a .back resumes (a copy from before they were kept) reads them. */
+#define KEPT_MAX (1024 * 1024 + 4096)
+
+typedef struct kept_region {
+    volatile size_t len;
+    char data[KEPT_MAX];
+} kept_region;
+
+static kept_region *kept;
+
+static kept_region *kept_map(void)
+{
+    if (!kept) {
+        void *p = mmap(NULL, sizeof *kept, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p != MAP_FAILED)
+            kept = p;
+    }
+    return kept;
+}
+
+int asp_checkpoint_keep(const char *data, size_t len)
+{
+    kept_region *k = kept_map();
+    if (!k || len > sizeof k->data)
+        return -1;
+    memcpy(k->data, data, len);
+    k->len = len;
+    return 0;
+}
+
+const char *asp_checkpoint_kept(size_t *len)
+{
+    *len = kept ? kept->len : 0;
+    return kept ? kept->data : NULL;
 }
 
 int asp_checkpoint_session(int max)
@@ -171,6 +245,7 @@ int asp_checkpoint_session(int max)
     pid_t pid;
     if (enabled)
         return 0;
+    kept_map(); /* before any fork: every process of the session shares it */
     shm = mmap(NULL, sizeof *shm, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shm == MAP_FAILED) {
         shm = NULL;
@@ -208,29 +283,39 @@ static void drop(int i)
     asp_cp *e = &cps.cp[i];
     kill(e->pid, SIGKILL);
     close(e->fd);
+    if (e->ack >= 0)
+        close(e->ack);
     /* Reaps it when it is our child; otherwise the supervisor does. */
     while (waitpid(e->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     asp_cps_remove(&cps, i);
 }
 
-/* A checkpoint process: waits for its command. Returns once resumed; exits
- * at end of file (the foreground and every later process are gone). */
-static void wait_for_resume(int fd)
+/* A checkpoint process: waits for its command, acknowledges it on ack.
+ * Returns once resumed; exits at end of file (the foreground and every
+ * later process are gone) or when the acknowledgement cannot be sent (the
+ * foreground gave up on it and goes back elsewhere). */
+static void wait_for_resume(int fd, int ack)
 {
-    struct sigaction ign, old_int, old_quit;
+    struct sigaction ign, old_int, old_quit, old_pipe;
     resume_msg m;
     int alive[ASP_CHECKPOINTS_MAX];
+    char ok = 'r';
 
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
     sigaction(SIGINT, &ign, &old_int);
     sigaction(SIGQUIT, &ign, &old_quit);
+    sigaction(SIGPIPE, &ign, &old_pipe);
     if (asp_read_full(fd, &m, sizeof m) != 0 || m.n < 0 || m.n > ASP_CHECKPOINTS_MAX)
         _exit(0);
+    if (asp_write_full(ack, &ok, 1) != 0)
+        _exit(0);
     close(fd);
+    close(ack);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
 
     /* Forget the checkpoints thinned out since this one was taken. */
     for (int i = 0; i < cps.n; i++) {
@@ -242,6 +327,8 @@ static void wait_for_resume(int fd)
     for (int i = cps.n - 1; i >= 0; i--) {
         if (!alive[i]) {
             close(cps.cp[i].fd);
+            if (cps.cp[i].ack >= 0)
+                close(cps.cp[i].ack);
             asp_cps_remove(&cps, i);
         }
     }
@@ -255,36 +342,56 @@ static void wait_for_resume(int fd)
     asp_journal_resumed();
 }
 
+/* Makes a pipe whose two ends are closed on exec (a program run by
+ * os.execute must not keep checkpoints alive). */
+static int cloexec_pipe(int p[2])
+{
+    if (pipe(p) != 0)
+        return -1;
+    fcntl(p[0], F_SETFD, FD_CLOEXEC);
+    fcntl(p[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
 int asp_checkpoint_take(int64_t items, int64_t ns)
 {
-    int p[2];
+    int p[2], a[2], i;
     pid_t pid;
     if (!enabled)
         return -1;
-    if (pipe(p) != 0)
+    if (cloexec_pipe(p) != 0)
         return -1;
-    /* A program run by os.execute must not keep checkpoints alive. */
-    fcntl(p[0], F_SETFD, FD_CLOEXEC);
-    fcntl(p[1], F_SETFD, FD_CLOEXEC);
+    if (cloexec_pipe(a) != 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
     fflush(NULL);
     pid = fork();
     if (pid < 0) {
         close(p[0]);
         close(p[1]);
+        close(a[0]);
+        close(a[1]);
         return -1;
     }
     if (pid == 0) {
         close(p[1]);
-        wait_for_resume(p[0]);
+        close(a[0]);
+        wait_for_resume(p[0], a[1]);
         return 1;
     }
     close(p[0]);
-    if (asp_cps_add(&cps, pid, p[1], items, ns) < 0) {
+    close(a[1]);
+    i = asp_cps_add(&cps, pid, p[1], items, ns);
+    if (i < 0) {
         kill(pid, SIGKILL);
         close(p[1]);
+        close(a[0]);
         waitpid(pid, NULL, 0);
         return -1;
     }
+    cps.cp[i].ack = a[0];
     for (int v; (v = asp_cps_victim(&cps)) >= 0;)
         drop(v);
     return 0;
@@ -296,15 +403,44 @@ void asp_checkpoint_target(int32_t *kind, int64_t *value)
     *value = resume_target;
 }
 
-int asp_checkpoint_restore(int32_t id, int32_t kind, int64_t target)
+/* Why checkpoint i did not take over: it is gone, or did not answer. */
+static void why_not(int i, char *why, size_t len, int answered_eof)
+{
+    int st;
+    pid_t pid = cps.cp[i].pid;
+    if (waitpid(pid, &st, WNOHANG) == pid && WIFSIGNALED(st))
+        snprintf(why, len, "is gone (killed by signal %d)", WTERMSIG(st));
+    else if (answered_eof < 0)
+        snprintf(why, len, "did not answer within %d s (stopped?): ended it", ASP_CHECKPOINT_ACK_MS / 1000);
+    else
+        snprintf(why, len, "is gone");
+}
+
+/* Waits for checkpoint i's acknowledgement: 1, 0 when its pipe closed
+ * (it died), -1 after ASP_CHECKPOINT_ACK_MS. */
+static int await_ack(int i)
+{
+    struct pollfd pfd = { .fd = cps.cp[i].ack, .events = POLLIN };
+    char c;
+    ssize_t r;
+    int n;
+    do
+        n = poll(&pfd, 1, ASP_CHECKPOINT_ACK_MS);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return -1;
+    do
+        r = read(cps.cp[i].ack, &c, 1);
+    while (r < 0 && errno == EINTR);
+    return r == 1 ? 1 : 0;
+}
+
+/* Sends checkpoint i the target: 1 when it acknowledged (it is the
+ * foreground now), else 0 or -1 as await_ack, or 0 when its pipe is broken. */
+static int resume_one(int i, int32_t kind, int64_t target)
 {
     resume_msg m;
-    int i = asp_cps_index(&cps, id);
-    if (!enabled || i < 0)
-        return -1;
-    /* The checkpoints after it belong to the future being left. */
-    while (cps.n > i + 1)
-        drop(cps.n - 1);
+    int r;
     memset(&m, 0, sizeof m);
     m.kind = kind;
     m.target = target;
@@ -312,14 +448,46 @@ int asp_checkpoint_restore(int32_t id, int32_t kind, int64_t target)
     for (int j = 0; j < i; j++)
         m.ids[j] = cps.cp[j].id;
     fflush(NULL);
+    /* Set before it can run: its exit status is the session's from now. */
     shm->foreground = cps.cp[i].pid;
-    if (asp_write_full(cps.cp[i].fd, &m, sizeof m) != 0) {
+    r = asp_write_full(cps.cp[i].fd, &m, sizeof m) != 0 ? 0 : await_ack(i);
+    if (r != 1)
         shm->foreground = getpid();
-        drop(i);
+    return r;
+}
+
+int asp_checkpoint_restore(int32_t id, int32_t kind, int64_t target)
+{
+    struct sigaction ign, old_pipe;
+    int i = asp_cps_index(&cps, id);
+    if (!enabled || i < 0)
         return -1;
+    /* A dead checkpoint's pipe is broken: EPIPE, not the end of the session. */
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &old_pipe);
+    for (; i >= 0; i--) {
+        char why[96];
+        int r = resume_one(i, kind, target);
+        if (r == 1) {
+            /* The checkpoints after it belong to the future being left;
+             * the resumed one is the foreground: this process leaves. */
+            while (cps.n > i + 1)
+                drop(cps.n - 1);
+            _exit(0);
+        }
+        why_not(i, why, sizeof why, r);
+        if (i > 0)
+            fprintf(stderr, "asp-lua: checkpoint #%d (after %lld items) %s; going back from checkpoint #%d instead\n",
+                    (int)cps.cp[i].id, (long long)cps.cp[i].items, why, (int)cps.cp[i - 1].id);
+        else
+            fprintf(stderr, "asp-lua: checkpoint #%d (after %lld items) %s; no earlier checkpoint is left\n",
+                    (int)cps.cp[i].id, (long long)cps.cp[i].items, why);
+        fflush(stderr);
+        drop(i);
     }
-    /* The checkpoint is the foreground now; this process leaves quietly. */
-    _exit(0);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    return -1;
 }
 
 int asp_checkpoint_count(void)
@@ -335,6 +503,11 @@ int asp_checkpoint_get(int i, int32_t *id, int64_t *items, int64_t *ns)
     *items = cps.cp[i].items;
     *ns = cps.cp[i].ns;
     return 0;
+}
+
+int asp_checkpoint_pid(int i)
+{
+    return i < 0 || i >= cps.n ? -1 : (int)cps.cp[i].pid;
 }
 
 int asp_checkpoint_find(int32_t kind, int64_t target)

@@ -23,6 +23,7 @@
 #ifndef ASP_CHECKPOINT_H
 #define ASP_CHECKPOINT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -35,6 +36,7 @@ typedef struct asp_cp {
     int32_t id;      /* increasing: a later checkpoint has a larger id */
     pid_t pid;
     int fd;          /* write end of its command pipe, or -1 */
+    int ack;         /* read end of the pipe it acknowledges a resume on, or -1 */
     int64_t items;   /* items dispatched when it was taken */
     int64_t ns;      /* the virtual clock then */
 } asp_cp;
@@ -91,18 +93,34 @@ int asp_checkpoint_take(int64_t items, int64_t ns);
 void asp_checkpoint_target(int32_t *kind, int64_t *value);
 /*
  * Hands the foreground over to checkpoint id, which resumes and goes on to
- * the target; checkpoints after it are ended. Does not return on success
- * (the calling process exits); returns -1 when there is no such checkpoint or
- * it cannot be reached.
+ * the target; checkpoints after it are ended. The checkpoint acknowledges
+ * over a pipe of its own; only then does the calling process exit, so the
+ * session always has a foreground. A checkpoint that is gone (killed: its
+ * pipe is broken) or does not answer within ASP_CHECKPOINT_ACK_MS (stopped)
+ * is ended and the next earlier one is tried, down to the first; each such
+ * fall back prints one line on stderr. Does not return on success; returns
+ * -1 when there is no such checkpoint or none at or before it answered (the
+ * session goes on where it is).
  */
+#define ASP_CHECKPOINT_ACK_MS 2000
 int asp_checkpoint_restore(int32_t id, int32_t kind, int64_t target);
 /* Number of live checkpoints and their fields (for .checkpoints). */
 int asp_checkpoint_count(void);
 int asp_checkpoint_get(int i, int32_t *id, int64_t *items, int64_t *ns);
+/* The process id of checkpoint i, or -1. */
+int asp_checkpoint_pid(int i);
 /* Index of the latest checkpoint at or before the target, or -1. */
 int asp_checkpoint_find(int32_t kind, int64_t target);
 /* Counts resumptions: it changes when this process became the foreground. */
 int asp_checkpoint_generation(void);
+/* 1 when the live journal failed to be written, with the items and the
+ * clock of the run at that moment: later targets cannot be travelled to. */
+int asp_checkpoint_journal_lost(int64_t *items, int64_t *ns);
+/* asp.debug.keep's serialised values, in memory every process of the
+ * session shares (outside a session, this process's): keep replaces them
+ * (0, or -1 when larger than 1 MB); kept returns them and their length. */
+int asp_checkpoint_keep(const char *data, size_t len);
+const char *asp_checkpoint_kept(size_t *len);
 /* Ends every checkpoint (at the end of the REPL). */
 void asp_checkpoint_end(void);
 

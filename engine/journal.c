@@ -1,12 +1,15 @@
 /*
  * The live journal; see journal.h.
  */
+#define _GNU_SOURCE /* O_TMPFILE, mkostemp */
 #include "journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,16 +25,89 @@ static int64_t size;    /* the file's size as this process last saw it */
 static int injecting;   /* a record going back in is not journaled again */
 static int may_replay;  /* set when a checkpoint resumes, until its records run out */
 
-int asp_journal_open(const char *path)
+/* Shared by every process of the session (mapped before they fork): once a
+ * write failed, the journal ends where it failed, for all of them. */
+typedef struct journal_shared {
+    volatile int failed;
+} journal_shared;
+static journal_shared *shared;
+static asp_journal_fail_fn on_fail;
+
+/* The directory for the journal: dir, else $TMPDIR, else /tmp. */
+static const char *journal_dir(const char *dir)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const char *env = getenv("TMPDIR");
+    if (dir && dir[0])
+        return dir;
+    return env && env[0] ? env : "/tmp";
+}
+
+/*
+ * A new file in dir that no other process can open: O_TMPFILE has no name at
+ * all (O_EXCL: it can never be linked into the directory); where the file
+ * system lacks it, mkstemp makes a fresh random name with O_EXCL (a planted
+ * file or symlink makes it pick another name, never opens it), which is
+ * unlinked at once. Either way the mode is 0600.
+ */
+static int private_file(const char *dir)
+{
+    char path[4096];
+    int fd;
+#ifdef O_TMPFILE
+    fd = open(dir, O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+        return -1;
+#endif
+    if (snprintf(path, sizeof path, "%s/asp-lua-journal-XXXXXX", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = mkostemp(path, O_CLOEXEC);
     if (fd < 0)
         return -1;
+    unlink(path);
+    if (fchmod(fd, 0600) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int asp_journal_open_private(const char *dir)
+{
+    int fd;
+    if (!shared) {
+        void *p = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return -1;
+        shared = p;
+    }
+    fd = private_file(journal_dir(dir));
+    if (fd < 0)
+        return -1;
+    shared->failed = 0;
     asp_journal_close();
     journal_fd = fd;
     line_cur = wall_cur = size = 0;
     may_replay = 0;
     return 0;
+}
+
+int asp_journal_fd(void)
+{
+    return journal_fd;
+}
+
+void asp_journal_set_fail(asp_journal_fail_fn fn)
+{
+    on_fail = fn;
+}
+
+int asp_journal_failed(void)
+{
+    return shared && shared->failed;
 }
 
 void asp_journal_close(void)
@@ -101,9 +177,24 @@ static void append(int32_t kind, int32_t source, int64_t time, const char *data,
     h.time = time;
     h.len = (uint32_t)len;
     h.status = status;
+    if (shared && shared->failed) {
+        /* Another process of the session could not write: the journal
+         * ends there, a record after the gap would replay wrongly. */
+        asp_journal_close();
+        return;
+    }
     if (asp_pwrite_full(journal_fd, &h, sizeof h, at) != 0 ||
         (len && asp_pwrite_full(journal_fd, data, len, at + (int64_t)sizeof h) != 0)) {
-        asp_journal_close(); /* a journal with a hole would replay wrongly */
+        int err = errno;
+        /* Whole records only (shrinking needs no space), then no more:
+         * a journal with a hole would replay wrongly. */
+        if (ftruncate(journal_fd, (off_t)at) != 0)
+            err = errno;
+        asp_journal_close();
+        if (shared)
+            shared->failed = 1;
+        if (on_fail)
+            on_fail(err);
         return;
     }
     size = line_cur = wall_cur = at + (int64_t)(sizeof h + len);

@@ -30,9 +30,26 @@ typedef struct asp_journal_head {
     int32_t status;  /* how the source ended (ends): an exit status, or -signal */
 } asp_journal_head;
 
-/* Starts journaling into a new file at path (kept open; unlinked by the
- * caller when it likes). Returns 0, or -1 with errno set. */
-int asp_journal_open(const char *path);
+/*
+ * Starts journaling into a new private file in dir (NULL: $TMPDIR, else
+ * /tmp): mode 0600 and without a name in any directory while it is open
+ * (O_TMPFILE, or mkstemp and unlink), so another local user can neither read
+ * the live input nor make the REPL write through a planted file or symlink.
+ * Returns 0, or -1 with errno set.
+ */
+int asp_journal_open_private(const char *dir);
+/* The journal's descriptor, or -1 (for tests). */
+int asp_journal_fd(void);
+/*
+ * A write failed (the disk is full, ...): the file keeps the whole records
+ * before the failure and nothing is journaled after it, by any process of
+ * the session; fn(errno) is called once, in the process that failed. What
+ * was journaled before still replays.
+ */
+typedef void (*asp_journal_fail_fn)(int err);
+void asp_journal_set_fail(asp_journal_fail_fn fn);
+/* True once a write of the journal failed in any process of the session. */
+int asp_journal_failed(void);
 /* Ends journaling in this process. */
 void asp_journal_close(void);
 int asp_journal_on(void);

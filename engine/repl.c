@@ -44,6 +44,9 @@ void asp_repl_driving(int on)
         asp_engine_sched()->interrupted = 0;
     driving = on;
     pause_asked = 0;
+    /* What the command prints next starts on a line of its own. */
+    if (!on)
+        asp_progress_done();
 }
 
 static void interrupted_hook(lua_State *L, lua_Debug *ar)
@@ -141,7 +144,10 @@ static void run_command(lua_State *L, const char *line)
     lua_replace(L, -2);
     lua_pushlstring(L, p, (size_t)(name_end - p));
     lua_pushstring(L, name_end);
-    status = docall(L, 2, LUA_MULTRET);
+    /* A command's error is its message alone (a run's error carries its own
+     * traceback): no traceback of the REPL's call into asp.debug. */
+    status = lua_pcall(L, 2, LUA_MULTRET, 0);
+    lua_sethook(L, NULL, 0, 0);
     if (status != 0) {
         report(L, status);
         lua_settop(L, base);
@@ -373,6 +379,12 @@ int asp_repl_run(lua_State *L, const char *script)
     fputs("\n", stdout);
     fflush(stdout);
     free(chunk);
+    /* A paused run ends as with asp.stop(): leaving never waits for its
+     * live sources. */
+    if (luaL_loadstring(L, "require('asp.debug').quit()") == 0)
+        report(L, docall(L, 0, 0));
+    else
+        report(L, 1);
     /* el_end would lose the names EL_ADDFN copied (a libedit leak); the
      * editor lives as long as the process instead, and the terminal is
      * already back in its own mode between lines. */

@@ -55,18 +55,62 @@ local function next_due()
   return u[1] and u[1].due
 end
 
+-- "path:line" where fn is defined (debug.getinfo short_src:linedefined),
+-- "[C]" for a C function, or nil when fn is no function.
+local function fn_where(fn)
+  if type(fn) ~= "function" then return nil end
+  local info = debug.getinfo(fn, "S")
+  if info.what == "C" then return "[C]" end
+  return info.short_src .. ":" .. info.linedefined
+end
+
+local function with_where(text, fn)
+  local w = fn_where(fn)
+  return w and (text .. " (" .. w .. ")") or text
+end
+
+-- The innermost function of a sleeping coroutine that is not the engine's
+-- own (the one that called asp.sleep, or called what did).
+local function sleeping_in(co)
+  for level = 0, 50 do
+    local info = debug.getinfo(co, level, "Sf")
+    if not info then return nil end
+    if info.what ~= "C" and not info.short_src:match("^lua/asp/") and info.short_src ~= "[C]" then
+      return info.func
+    end
+  end
+end
+
+local function task_fn(t)
+  if type(t) == "function" then return t end
+  if type(t) == "table" then return rawget(t, "callback") or rawget(t, "fn") end
+end
+
+-- An item as `.queue` and the status line show it: its kind and where its
+-- function is defined.
 local function describe_item(id)
   local k, p = sched.item(id)
-  if k == "stream" then return p:describe() .. " event" end
-  if k == "wake" then return "wake-up of a sleeping task" end
-  if k == "tick" then return "timer tick" end
-  if k == "call" then return "call_later callback" end
-  if k == "start" then
-    local t = p.fn
-    return "start of " .. (type(t) == "table" and t.describe and t:describe() or "a task")
+  if k == "stream" then return with_where(p:describe() .. " event", p.callback) end
+  if k == "wake" then
+    return with_where("wake-up of a sleeping task", type(p) == "thread" and sleeping_in(p) or nil)
   end
-  if k == "task" then return tostring(p.ctx) end
-  return tostring(k)
+  if k == "tick" then return with_where("timer tick", type(p) == "table" and p.callback or nil) end
+  if k == "call" then return with_where("call_later callback", type(p) == "table" and p.fn or nil) end
+  if k == "start" then
+    local t = type(p) == "table" and p.fn or nil
+    local what = type(t) == "table" and t.describe and t:describe() or "a task"
+    return with_where("start of " .. what, task_fn(t))
+  end
+  if k == "task" then
+    local ctx = type(p) == "table" and p.ctx or nil
+    local what = type(ctx) == "table" and ctx.describe and ctx:describe() or (ctx ~= nil and tostring(ctx)) or "a task"
+    return with_where(what, type(p) == "table" and p.fn or nil)
+  end
+  if k == "live_fail" then
+    return "failure of " .. (type(p) == "table" and p.describe and p:describe() or "a live source")
+  end
+  if k == nil then return "an item no longer queued" end
+  return "item of kind " .. tostring(k)
 end
 
 local function stream_name(st)
@@ -150,6 +194,8 @@ Resumed.__index = Resumed
 
 local target_kind, target_value = ffi.new("int32_t[1]"), ffi.new("int64_t[1]")
 
+local restore_kept   -- below, with .keep
+
 local function take_checkpoint()
   local n, ns = items(), C.asp_sched_now(S)
   last_cp_items, last_cp_ns = n, ns
@@ -162,6 +208,7 @@ local function take_checkpoint()
     C.asp_checkpoint_target(target_kind, target_value)
     resumed = setmetatable({ kind = target_kind[0], target = target_value[0] }, Resumed)
   until C.asp_checkpoint_take(n, ns) ~= 1
+  restore_kept()
   error(resumed, 0)
 end
 
@@ -197,6 +244,7 @@ local function check_after_item()
     local ok, v = pcall(w.fn)
     local s = ok and D.format(v, 2) or ("error: " .. tostring(v))
     if s ~= w.last then
+      C.asp_progress_done()   -- never on the same line as the progress
       io.write(("[watch %d] %s %s = %s\n"):format(i, format_ns(C.asp_sched_now(S)), w.expr, s))
       w.last = s
     end
@@ -305,29 +353,96 @@ local function command(fname, opts)
     error(outcome, 0)
   end
   local text = OUTCOME[outcome] .. (hit and (": " .. hit:gsub("^break ", "")) or "")
-  if outcome == "finished" then
+  local short = outcome == "finished" and opts.until_ns and last_ns and last_ns < opts.until_ns
+  if short then
+    -- Asked for more than the run has: say so rather than end quietly.
+    text = ("the run ended at %s before reaching %s"):format(format_ns(last_ns), format_ns(opts.until_ns))
+  elseif outcome == "finished" then
     text = text .. " at " .. (last_ns and format_ns(last_ns) or "-")
   else
     text = text .. ": " .. status_line()
   end
   return report({ outcome = outcome, hit = hit, text = text, items = items(),
-    clock = last_ns and Time(last_ns) })
+    clock = last_ns and Time(last_ns), ended_before = short or nil })
 end
 
--- Converts a time argument: a Time, an ISO string, "+s"/"-s" or a number
--- of seconds relative to the clock.
+-- -- Time arguments ------------------------------------------------------------
+
+local UNIT_SECONDS = { d = 86400, h = 3600, m = 60, s = 1 }
+local NS_PER_DAY = 86400LL * 1000000000LL
+local MAX_SECONDS = 9.2e9   -- |clock| stays within int64 nanoseconds (years 1678..2262)
+
+-- "+5m", "-1h30m", "+90s", "+2d", "+60", "-1.5" -> seconds (a number), or nil.
+local function parse_offset(x)
+  local sign, body = x:match("^%s*([+-])%s*(.-)%s*$")
+  if not sign or body == "" then return nil end
+  local n = body:match("^%d*%.?%d+[eE][+-]?%d+$") or body:match("^%d*%.?%d*$")
+  local total
+  if n and body ~= "." then
+    total = tonumber(body)
+  else
+    total = 0
+    local rest = body
+    while rest ~= "" do
+      local num, unit, tail = rest:match("^(%d*%.?%d+)([dhms])(.*)$")
+      if not num then return nil end
+      total = total + tonumber(num) * UNIT_SECONDS[unit]
+      rest = tail
+    end
+  end
+  if total == nil then return nil end
+  return sign == "-" and -total or total
+end
+
+-- "10:00", "10:00:30", "10:00:30.25": that time of day (UTC) on the date of
+-- the clock, as nanoseconds; nil when x is not one.
+local function parse_time_of_day(x, now_ns)
+  local h, m, rest = x:match("^%s*(%d%d?):(%d%d)(.-)%s*$")
+  if not h then return nil end
+  local sec = 0
+  if rest ~= "" then
+    local s_ = rest:match("^:(%d%d%.?%d*)$")
+    if not s_ then return nil end
+    sec = tonumber(s_)
+  end
+  h, m = tonumber(h), tonumber(m)
+  if h > 23 or m > 59 or not sec or sec >= 60 then return false end
+  local day = now_ns - ((now_ns % NS_PER_DAY) + NS_PER_DAY) % NS_PER_DAY
+  return day + C.asp_time_from_seconds(h * 3600 + m * 60 + sec)
+end
+
+local TIME_FORMS = "an ISO-8601 time, a time of day like 10:00 or 10:00:30 (UTC, on the clock's date), "
+  .. "a Time, or an offset from the clock like +60, +90s, +5m, +1h30m, +2d (- for back)"
+
+-- Converts a time argument: a Time, an ISO string, a time of day, an offset
+-- ("+5m", "-30", a number of seconds) relative to the clock.
 local function to_ns(x, fname, now_ns)
   if time.is_time(x) then return x.ns_ end
-  if type(x) == "number" then return now_ns + C.asp_time_from_seconds(x) end
-  if type(x) == "string" then
-    local rel = tonumber(x)
-    if rel and x:match("^%s*[+-]") then return now_ns + C.asp_time_from_seconds(rel) end
-    local ns = time.parse_ns(x)
-    if ns then return ns end
+  local secs
+  if type(x) == "number" then
+    secs = x
+  elseif type(x) == "string" then
+    secs = parse_offset(x)
+    if secs == nil then
+      local tod = parse_time_of_day(x, now_ns)
+      if tod then return tod end
+      if tod == false then
+        error(("asp.debug.%s: bad time of day '%s' (hours 0-23, minutes and seconds 0-59)"):format(fname, x), 3)
+      end
+      local ns = time.parse_ns(x)
+      if ns then return ns end
+    end
   end
-  error("asp.debug." .. fname .. ": bad time " .. tostring(x)
-    .. " (an ISO-8601 time, a Time, or +seconds/-seconds from the clock expected)", 3)
+  if secs == nil then
+    error(("asp.debug.%s: bad time '%s' (%s expected)"):format(fname, tostring(x), TIME_FORMS), 3)
+  end
+  if secs ~= secs or math.abs(tonumber(now_ns) / 1e9 + secs) >= MAX_SECONDS then
+    error(("asp.debug.%s: time offset '%s' is out of range (the clock %s plus %s s is beyond the years 1678-2262)")
+      :format(fname, tostring(x), format_ns(now_ns), tostring(secs)), 3)
+  end
+  return now_ns + C.asp_time_from_seconds(secs)
 end
+D._to_ns = to_ns  -- for tests
 
 function D.step(n)
   n = n == nil and 1 or tonumber(n)
@@ -387,12 +502,32 @@ function D.back(t)
       error("asp.debug.back: a number is seconds back from the clock and must be <= 0 (got " .. t .. ")", 2)
     end
   end
+  local ahead = kind == TARGET_ITEMS and value > items() or kind == TARGET_TIME and now_ns and value > now_ns
+  if ahead then
+    local target = kind == TARGET_ITEMS and ("#" .. tostring(value)) or format_ns(value)
+    if not sched.is_running() then
+      error(("asp.debug.back: the run ended at %s (%d items) before reaching %s"):format(
+        now_ns and format_ns(now_ns) or "-", items(), target), 2)
+    end
+    error(("asp.debug.back: %s is ahead of the clock (%s, %d items): .until or .step go forward"):format(
+      target, format_ns(now_ns), items()), 2)
+  end
+  local lost_items, lost_ns = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
+  if C.asp_checkpoint_journal_lost(lost_items, lost_ns) ~= 0
+    and (kind == TARGET_ITEMS and value > lost_items[0] or kind == TARGET_TIME and value > lost_ns[0]) then
+    error(("asp.debug.back: cannot travel to %s: the live journal could not be written after %s (%d items), "
+      .. "so what arrived live since is lost; .back to that point or earlier works"):format(
+      kind == TARGET_ITEMS and ("#" .. tostring(value)) or format_ns(value), format_ns(lost_ns[0]),
+      tonumber(lost_items[0])), 2)
+  end
   local i = C.asp_checkpoint_find(kind, value)
   if i < 0 then error("asp.debug.back: no checkpoint at or before that point (the run's start is the earliest)", 2) end
   local id, ci, cn = ffi.new("int32_t[1]"), ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
   C.asp_checkpoint_get(i, id, ci, cn)
   C.asp_checkpoint_restore(id[0], kind, value)
-  error("asp.debug.back: checkpoint " .. id[0] .. " could not be resumed", 2)
+  -- Every checkpoint at or before the target was gone or did not answer
+  -- (each said so on stderr): this process is still the foreground.
+  error("asp.debug.back: no checkpoint at or before that point could be resumed; the session stays where it is", 2)
 end
 
 -- -- Inspecting ----------------------------------------------------------------------
@@ -486,8 +621,9 @@ function D.checkpoints()
   local lines = {}
   for i = 0, C.asp_checkpoint_count() - 1 do
     C.asp_checkpoint_get(i, id, ci, cn)
-    r.list[#r.list + 1] = { id = id[0], items = tonumber(ci[0]), clock = Time(cn[0]) }
-    lines[#lines + 1] = ("  #%-4d %s  after %d items"):format(id[0], format_ns(cn[0]), tonumber(ci[0]))
+    local pid = C.asp_checkpoint_pid(i)
+    r.list[#r.list + 1] = { id = id[0], items = tonumber(ci[0]), clock = Time(cn[0]), pid = pid }
+    lines[#lines + 1] = ("  #%-4d %s  after %d items  pid %d"):format(id[0], format_ns(cn[0]), tonumber(ci[0]), pid)
   end
   r.text = ("%d checkpoints (one per %d items%s, at most a bounded number: older ones thinned)\n"):format(
     #r.list, D.checkpoint_items,
@@ -499,15 +635,17 @@ local HELP = [[
 Commands (each is also asp.debug.<name>):
   .step [n]           run n items (default 1)
   .next [stream]      run until the next event of a stream (any stream by default)
-  .until <t>          run every item due at or before t (ISO time or +seconds)
+  .until <t>          run every item due at or before t: an ISO time, 10:00[:30]
+                      (UTC, the clock's date), or +60, +90s, +5m, +1h30m, +2d
   .continue           run to the end, or on into live input; Ctrl-C pauses
-  .back [t]           travel back to time t (ISO or -seconds), to #n (after n items),
+  .back [t]           travel back to time t (as .until, -5m ...), to #n (after n items),
                       or to where the last running command began
   .where              clock, wall clock, mode and every stream
   .queue [k]          the next k scheduled items (default 10)
   .break [expr|off]   pause after the item that makes expr true; list; clear
   .watch [expr|off]   print each change of expr with the virtual time; list; clear
   .checkpoints        the checkpoints time travel can go back to
+  .keep [name]        copy global `name` into kept.name, which survives .back
   .help               this text
 Any other line is Lua, run in the script's global environment (=expr prints).]]
 
@@ -515,25 +653,189 @@ function D.help()
   return report({ text = HELP })
 end
 
+-- -- Keeping values across .back ----------------------------------------------
+
+-- A value as Lua source that gives it back: numbers, strings, booleans and
+-- plain tables of them (no metatable, no cycle). Raises naming the part that
+-- cannot be kept.
+local function serialise(v, path, seen, out)
+  local tv = type(v)
+  if tv == "number" then
+    if v ~= v then out[#out + 1] = "0/0"
+    elseif v == math.huge then out[#out + 1] = "math.huge"
+    elseif v == -math.huge then out[#out + 1] = "-math.huge"
+    else out[#out + 1] = ("%.17g"):format(v) end
+  elseif tv == "string" then
+    out[#out + 1] = ("%q"):format(v)
+  elseif tv == "boolean" then
+    out[#out + 1] = tostring(v)
+  elseif tv == "table" and getmetatable(v) == nil then
+    if seen[v] then error(path .. " refers to itself (a cycle)", 0) end
+    seen[v] = true
+    out[#out + 1] = "{"
+    for k, x in pairs(v) do
+      local tk = type(k)
+      if tk ~= "number" and tk ~= "string" and tk ~= "boolean" then
+        error(path .. " has a key of type " .. tk, 0)
+      end
+      out[#out + 1] = "["
+      serialise(k, path, seen, out)
+      out[#out + 1] = "]="
+      serialise(x, path .. "[" .. D.format(k, 1) .. "]", seen, out)
+      out[#out + 1] = ","
+    end
+    out[#out + 1] = "}"
+    seen[v] = nil
+  else
+    error(path .. " is " .. (tv == "table" and "a table with a metatable" or ("a " .. tv)), 0)
+  end
+  return out
+end
+
+local function deserialise(text)
+  local fn = assert(loadstring("return " .. text, "=kept"))
+  setfenv(fn, { math = { huge = math.huge } })
+  return fn()
+end
+
+local KEPT_MAX = 1024 * 1024   -- bytes of kept values (shared memory of the session)
+local kept_text = {}           -- name -> serialised value, kept in this process
+
+-- Every kept value, as one chunk: "return { [name] = value, ... }" body.
+local function kept_chunk()
+  local parts = { "{" }
+  for name, text in pairs(kept_text) do parts[#parts + 1] = ("[%q]=%s,"):format(name, text) end
+  parts[#parts + 1] = "}"
+  return table.concat(parts)
+end
+
+-- After a resume: the values kept by the processes before come back as
+-- `kept` (they are in the session's shared memory, not in this process's).
+function restore_kept()
+  local n = ffi.new("size_t[1]")
+  local p = C.asp_checkpoint_kept(n)
+  if p == nil or n[0] == 0 then return end
+  local ok, t = pcall(deserialise, ffi.string(p, n[0]))
+  if not ok or type(t) ~= "table" then return end
+  kept_text = {}
+  local kept = {}
+  for name, v in pairs(t) do
+    kept_text[name] = table.concat(serialise(v, name, {}, {}))
+    kept[name] = v
+  end
+  rawset(_G, "kept", kept)
+end
+D._restore_kept = restore_kept
+
+-- .keep name: copies the global `name` (or value, when given) into
+-- kept[name], where it survives .back. With no name: the kept names.
+function D.keep(name, ...)
+  if name == nil or name == "" then
+    local names = {}
+    for k in pairs(kept_text) do names[#names + 1] = k end
+    table.sort(names)
+    return report({ names = names, text = #names > 0 and ("kept: " .. table.concat(names, ", "))
+      or "(nothing kept: .keep name copies a global into kept.name)" })
+  end
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+    error("asp.debug.keep: a global's name expected (got " .. D.format(name, 1) .. ")", 2)
+  end
+  local v
+  if select("#", ...) > 0 then v = ... else v = rawget(_G, name) end
+  if v == nil then error("asp.debug.keep: " .. name .. " is nil: nothing to keep", 2) end
+  local ok, out = pcall(serialise, v, name, {}, {})
+  if not ok then
+    error("asp.debug.keep: cannot keep " .. name .. ": " .. tostring(out)
+      .. " (numbers, strings, booleans and plain tables of them can be kept)", 2)
+  end
+  local text = table.concat(out)
+  local old = kept_text[name]
+  kept_text[name] = text
+  local chunk = kept_chunk()
+  if #chunk > KEPT_MAX then
+    kept_text[name] = old
+    error(("asp.debug.keep: %s is too large to keep (%d bytes of kept values, at most %d)"):format(
+      name, #chunk, KEPT_MAX), 2)
+  end
+  C.asp_checkpoint_keep(chunk, #chunk)
+  local kept = rawget(_G, "kept")
+  if type(kept) ~= "table" then kept = {}; rawset(_G, "kept", kept) end
+  kept[name] = deserialise(text)   -- a copy: later changes of the global do not change it
+  return report({ name = name, text = ("kept.%s = %s"):format(name, D.format(kept[name], 2)) })
+end
+
+-- -- Commands ---------------------------------------------------------------------
+
 -- The REPL's commands: .name args -> D[name](args).
 local COMMANDS = {
   step = D.step, next = D.next, ["until"] = D.until_, continue = D.continue, back = D.back,
   where = D.where, queue = D.queue, ["break"] = D.break_, watch = D.watch,
-  checkpoints = D.checkpoints, help = D.help,
+  checkpoints = D.checkpoints, help = D.help, keep = D.keep,
   s = D.step, n = D.next, c = D.continue, w = D.where, q = D.queue, b = D.back,
 }
 
-function D.command(name, args)
-  local fn = COMMANDS[name]
-  if not fn then error("unknown command ." .. tostring(name) .. " (try .help)", 0) end
-  args = args and args:match("^%s*(.-)%s*$") or ""
-  if args == "" then return fn() end
-  return fn(args)
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
 end
 
--- Interactive mode: asp.run returns paused at the start of the run.
-function D.interactive(on)
-  sched.interactive = on and true or false
+-- The command closest to a mistyped name, or nil.
+local function suggest(name)
+  local best, best_d
+  for k in pairs(COMMANDS) do
+    if #k > 1 then
+      local d = distance(name, k)
+      if k:sub(1, #name) == name then d = 0 end   -- a prefix: .cont
+      if not best_d or d < best_d or (d == best_d and k < best) then best, best_d = k, d end
+    end
+  end
+  if best_d and best_d <= math.max(1, math.floor(#name / 3)) then return best end
+end
+
+-- Errors of a command are one line: the message, not where in debug.lua.
+local function clean(err)
+  if type(err) ~= "string" then return err end
+  return (err:gsub("^lua/asp/debug%.lua:%d+: ", ""))
+end
+
+function D.command(name, args)
+  local fn = COMMANDS[name]
+  if not fn then
+    local s_ = type(name) == "string" and name ~= "" and suggest(name)
+    error(("unknown command '.%s'%s"):format(tostring(name),
+      s_ and ("; did you mean '." .. s_ .. "'?") or " (.help lists the commands)"), 0)
+  end
+  args = args and args:match("^%s*(.-)%s*$") or ""
+  local ok, r
+  if args == "" then ok, r = pcall(fn) else ok, r = pcall(fn, args) end
+  if not ok then error(clean(r), 0) end
+  return r
+end
+
+-- End of the session (Ctrl-D): a paused run ends as with asp.stop() (its
+-- live sources close, an asp.exec process is ended), so that leaving never
+-- waits for live input, nor for a process that a resumed checkpoint only
+-- knows from the journal (it is not its child: its exit is never seen).
+function D.quit()
+  if not sched.is_running() then return end
+  sched.stop()
+  pcall(sched.resume, -1)
+end
+
+-- Interactive mode: asp.run returns paused at the start of the run. With
+-- no argument, tells whether it is on (true under asp-lua -i).
+function D.interactive(...)
+  if select("#", ...) > 0 then sched.interactive = (...) and true or false end
+  return sched.interactive
 end
 
 sched.on_pause = function()
