@@ -32,6 +32,7 @@
 
 #define READ_CHUNK (64u << 10)
 #define POLL_MS 20
+#define ROTATE_GRACE_MS 1000
 #define LINE_HEADER (sizeof(int64_t) + sizeof(uint32_t))
 
 enum { K_TCP, K_LISTEN, K_UDP, K_STDIN, K_EXEC, K_TAIL, K_WATCH };
@@ -88,6 +89,19 @@ struct asp_live {
     char name[200];      /* the source's name, for warnings */
     int32_t number;      /* its place among the sources made, for the journal */
     int held;            /* not reading: the journal replays its input */
+    /* asp.tail: a rotated-away file, followed until it has been quiet for
+     * ROTATE_GRACE_MS (its writer may not have reopened the path yet) */
+    int ofd;
+    int64_t opos, old_grew, gone_since;
+    conn oldpart;
+    uv_fs_event_t dirwatch; /* inotify on the file's directory: polls at once */
+    int has_dirwatch;
+    char *base;          /* the file's name in its directory */
+    /* counts for asp.stats() */
+    int64_t cut_lines;   /* partial lines dropped (rotation, truncation, reset) */
+    int64_t accept_waits, accept_waiting; /* accept() failed: descriptors ran out */
+    int64_t conns_dropped; /* connections closed: over-long line, partial-lines bound */
+    size_t partial_total;  /* bytes of unfinished lines of all connections (asp.listen) */
 };
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
@@ -286,6 +300,13 @@ const char *asp_live_error(const asp_live *l)
     return l->err;
 }
 
+void asp_live_counts(const asp_live *l, int64_t *out)
+{
+    out[0] = l->cut_lines;
+    out[1] = l->accept_waits;
+    out[2] = l->conns_dropped;
+}
+
 size_t asp_live_buffered(const asp_live *l)
 {
     return l->qtail - l->qhead;
@@ -300,6 +321,7 @@ static void free_live(asp_live *l)
     free(l->rbuf);
     free(l->path);
     asp_linebuf_free(&l->filepart.lb);
+    asp_linebuf_free(&l->oldpart.lb);
     free(l);
 }
 
@@ -557,12 +579,14 @@ asp_live *asp_live_new(int32_t max_buffer, int32_t max_line)
     l->item = -1;
     l->fail_item = -1;
     l->fd = -1;
+    l->ofd = -1;
     l->rbuf = malloc(READ_CHUNK);
     if (!l->rbuf) {
         free(l);
         return NULL;
     }
     l->filepart.owner = l;
+    l->oldpart.owner = l;
     if (register_source(l) != 0) {
         free(l->rbuf);
         free(l);
@@ -779,61 +803,133 @@ int asp_live_udp(asp_live *l, const char *host, int32_t port, char *err, size_t 
     return 0;
 }
 
-/* Files: stdin when it is a file, asp.tail and the follow-mode watch. */
+/* Files: stdin when it is a file, asp.tail and the follow-mode watch.
+ *
+ * A file is read with pread() at the source's own position, never through
+ * the shared offset of its open file description: a forked checkpoint of a
+ * REPL session holds the same descriptor, and each process keeps its own
+ * place in the file (docs/sources.md, "Time travel and live sources"). */
 
-static void poll_file(asp_live *l)
+/* Reads fd from *pos to its end, or until reading pauses (the queue is
+ * full): 1 at the end, 0 when paused or ended, -1 on an error. */
+static int drain(asp_live *l, int fd, int64_t *pos, conn *c)
 {
-    for (int rounds = 0; rounds < 16 && !l->paused && !l->ended; rounds++) {
-        ssize_t n = read(l->fd, l->rbuf, READ_CHUNK);
+    while (!l->paused && !l->ended && !l->closing) {
+        ssize_t n = pread(fd, l->rbuf, READ_CHUNK, (off_t)*pos);
         if (n > 0) {
-            l->pos += n;
-            take_bytes(l, &l->filepart, l->rbuf, (size_t)n, asp_time_wall());
+            *pos += n;
+            take_bytes(l, c, l->rbuf, (size_t)n, asp_time_wall());
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (l->fd_eof_ends) {
-            flush_part(l, &l->filepart);
-            end_source(l);
+        return n == 0 ? 1 : -1;
+    }
+    return 0;
+}
+
+/* A partial line that can never be completed (its file was truncated or
+ * rotated away for good): dropped, with a warning that shows it, and
+ * counted in the stream's cut_lines. Never delivered as if complete. */
+static void drop_cut(asp_live *l, conn *c, const char *why)
+{
+    char shown[400], msg[600];
+    if (c->lb.plen == 0)
+        return;
+    describe_part(c, shown, sizeof shown);
+    snprintf(msg, sizeof msg, "%s in the middle of a line: dropped its %zu bytes: ", why, c->lb.plen);
+    warn(l, msg, shown);
+    l->cut_lines++;
+    c->lb.plen = 0;
+}
+
+/* The rotated-away file is done with: its cut last line is dropped. */
+static void finish_old(asp_live *l)
+{
+    if (l->ofd < 0)
+        return;
+    drop_cut(l, &l->oldpart, "the rotated file ended");
+    close(l->ofd);
+    l->ofd = -1;
+    asp_linebuf_free(&l->oldpart.lb);
+}
+
+static void poll_tail(asp_live *l)
+{
+    struct stat cur, named;
+    int64_t now = asp_time_wall();
+    int r;
+    if (l->ofd >= 0) {
+        /* The old file first: its lines came before the new file's. */
+        int64_t before = l->opos;
+        r = drain(l, l->ofd, &l->opos, &l->oldpart);
+        if (r == 0)
+            return;
+        if (l->opos != before)
+            l->old_grew = now;
+        else if (now - l->old_grew >= (int64_t)ROTATE_GRACE_MS * 1000000)
+            finish_old(l);
+    }
+    r = drain(l, l->fd, &l->pos, &l->filepart);
+    if (r == 0)
+        return; /* paused: nothing switches before this file is read to its end */
+    if (fstat(l->fd, &cur) == 0 && (int64_t)cur.st_size < l->pos) {
+        /* Truncated (copytruncate): start again at its beginning. */
+        l->pos = 0;
+        drop_cut(l, &l->filepart, "the file was truncated");
+        drain(l, l->fd, &l->pos, &l->filepart);
+        return;
+    }
+    if (stat(l->path, &named) != 0) {
+        /* Deleted (or renamed away): what remains of the open file is
+         * read; then the source waits for the path to exist again. */
+        if (!l->gone_since)
+            l->gone_since = now;
+        if (!l->deleted && now - l->gone_since >= (int64_t)ROTATE_GRACE_MS * 1000000) {
+            /* Not at once: a rotation leaves the path empty for a moment. */
+            l->deleted = 1;
+            warn(l, "the file is gone: ", "reading what remains of it, then waiting for it to be created again");
+        }
+        return;
+    }
+    l->gone_since = 0;
+    if (named.st_ino != l->ino || named.st_dev != l->dev) {
+        /* Rotated: the file read so far (to its end, above) is followed
+         * for a while yet, its writer may still append to it; the new
+         * file at the path is read from its start. */
+        int fd = open(l->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0 || fstat(fd, &named) != 0 || !S_ISREG(named.st_mode)) {
+            if (fd >= 0)
+                close(fd);
             return;
         }
-        break;
-    }
-    if (l->kind == K_TAIL && !l->paused) {
-        struct stat cur, named;
-        if (fstat(l->fd, &cur) == 0 && (int64_t)cur.st_size < l->pos) {
-            /* Truncated: start again at its beginning. */
-            lseek(l->fd, 0, SEEK_SET);
-            l->pos = 0;
-            if (l->filepart.lb.plen > 0) {
-                char n[32];
-                snprintf(n, sizeof n, "%zu", l->filepart.lb.plen);
-                warn(l, "the file was truncated: dropped its unfinished last line of bytes: ", n);
-            }
-            l->filepart.lb.plen = 0;
-        } else if (stat(l->path, &named) != 0) {
-            /* Deleted (or renamed away): what remains of the open file is
-             * read; then the source waits for the path to exist again. */
-            if (!l->deleted) {
-                l->deleted = 1;
-                warn(l, "the file is gone: ", "reading what remains of it, then waiting for it to be created again");
-            }
-        } else if (named.st_ino != l->ino || named.st_dev != l->dev) {
-            /* Rotated: the old file is read to its end above; go on with the new one. */
-            int fd = open(l->path, O_RDONLY | O_CLOEXEC);
-            if (fd >= 0) {
-                flush_part(l, &l->filepart);
-                close(l->fd);
-                l->fd = fd;
-                l->pos = 0;
-                l->ino = named.st_ino;
-                l->dev = named.st_dev;
-                if (l->deleted) {
-                    l->deleted = 0;
-                    warn(l, "the file exists again: ", "reading it from its start");
-                }
-            }
+        finish_old(l); /* a second rotation within the grace: drained above */
+        l->ofd = l->fd;
+        l->opos = l->pos;
+        l->old_grew = now;
+        l->oldpart.lb = l->filepart.lb;
+        memset(&l->filepart.lb, 0, sizeof l->filepart.lb);
+        l->fd = fd;
+        l->pos = 0;
+        l->ino = named.st_ino;
+        l->dev = named.st_dev;
+        if (l->deleted) {
+            l->deleted = 0;
+            warn(l, "the file exists again: ", "reading it from its start");
         }
+        drain(l, l->fd, &l->pos, &l->filepart);
+    }
+}
+
+static void poll_file(asp_live *l)
+{
+    if (l->kind == K_TAIL) {
+        poll_tail(l);
+        return;
+    }
+    if (drain(l, l->fd, &l->pos, &l->filepart) != 0 && l->fd_eof_ends) {
+        flush_part(l, &l->filepart); /* a file's last line needs no newline */
+        end_source(l);
     }
 }
 
@@ -857,22 +953,77 @@ static int start_polling(asp_live *l, uint64_t ms)
     return uv_timer_start(&l->timer, on_poll, 0, ms);
 }
 
+/* inotify (through libuv) on the file's directory: a write, a rename or a
+ * new file at the path polls at once, rather than at the next 20 ms tick.
+ * The tick stays, as the fallback where inotify is missing or misses. */
+static void on_dir_event(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+    asp_live *l = h->data;
+    (void)events;
+    if (status < 0 || l->closing || l->held)
+        return;
+    if (filename && strcmp(filename, l->base) != 0 && l->ofd < 0)
+        return;
+    /* At once: a file rotated within a few ms must be opened before it is
+     * moved away (a poll costs a pread, an fstat and a stat). */
+    poll_file(l);
+}
+
+static void watch_dir(asp_live *l)
+{
+    char *dir = strdup(l->path), *slash;
+    if (!dir)
+        return;
+    slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (uv_fs_event_init(&l->s->loop, &l->dirwatch) == 0) {
+        l->dirwatch.data = l;
+        l->has_dirwatch = 1;
+        l->handles++;
+        if (uv_fs_event_start(&l->dirwatch, on_dir_event, dir, 0) != 0)
+            close_handle(l, (uv_handle_t *)&l->dirwatch);
+    }
+    free(dir);
+}
+
 int asp_live_tail(asp_live *l, const char *path, int64_t offset, char *err, size_t errlen)
 {
     struct stat st;
+    char *slash;
     l->kind = K_TAIL;
     l->path = strdup(path);
-    l->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (!l->path || l->fd < 0 || fstat(l->fd, &st) != 0) {
+    if (!l->path) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    slash = strrchr(l->path, '/');
+    l->base = slash ? slash + 1 : l->path;
+    /* O_NONBLOCK: a FIFO without a writer would block open() forever. */
+    l->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (l->fd < 0 || fstat(l->fd, &st) != 0) {
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "cannot follow: not a regular file (%s)",
+                 S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO: read it with asp.stdin or asp.exec { \"cat\", path }" : "a device or socket");
         return -1;
     }
     l->ino = st.st_ino;
     l->dev = st.st_dev;
     l->pos = offset < 0 ? (int64_t)st.st_size : offset;
-    lseek(l->fd, (off_t)l->pos, SEEK_SET);
     asp_live_begin(l);
-    return start_polling(l, POLL_MS);
+    if (start_polling(l, POLL_MS) != 0) {
+        snprintf(err, errlen, "cannot poll");
+        return -1;
+    }
+    watch_dir(l);
+    return 0;
 }
 
 int asp_live_watch(asp_live *l, const char *path, char *err, size_t errlen)
@@ -903,6 +1054,9 @@ int asp_live_stdin(asp_live *l, char *err, size_t errlen)
             return -1;
         }
         l->fd_eof_ends = 1;
+        l->pos = lseek(l->fd, 0, SEEK_CUR);
+        if (l->pos < 0)
+            l->pos = 0;
         asp_live_begin(l);
         return start_polling(l, 1);
     }
@@ -1031,6 +1185,12 @@ void asp_live_close(asp_live *l)
         close(l->fd);
         l->fd = -1;
     }
+    if (l->ofd >= 0) {
+        close(l->ofd);
+        l->ofd = -1;
+    }
+    if (l->has_dirwatch)
+        close_handle(l, (uv_handle_t *)&l->dirwatch);
     while (l->conns)
         close_conn(l, l->conns);
     if (l->has_server)

@@ -119,6 +119,25 @@ function Source:reject(msg)
   error(msg, 0)
 end
 
+-- Faults counted by the source (docs/errors.md), for asp.stats(): only the
+-- non-zero ones, so that a clean run's entries stay as they were.
+local counts_out = ffi.new("int64_t[3]")
+function Source:counts()
+  local t = {}
+  if self.cut_n and self.cut_n > 0 then t.cut_lines = self.cut_n end
+  if self.l ~= nil then
+    C.asp_live_counts(self.l, counts_out)
+    self.last_counts = { tonumber(counts_out[0]), tonumber(counts_out[1]), tonumber(counts_out[2]) }
+  end
+  local c = self.last_counts
+  if c then
+    if c[1] > 0 then t.cut_lines = (t.cut_lines or 0) + c[1] end
+    if c[2] > 0 then t.accept_waits = c[2] end
+    if c[3] > 0 then t.dropped_connections = c[3] end
+  end
+  return t
+end
+
 function Source:skipped()
   return (self.dec and self.dec.skipped or 0) + self.skipped_n
 end
@@ -205,6 +224,7 @@ end
 
 function Source:_close()
   if self.l ~= nil then
+    self:counts() -- kept for asp.stats() after the run
     ffi.gc(self.l, nil)
     C.asp_live_set_fail_item(self.l, -1)
     C.asp_live_close(self.l)

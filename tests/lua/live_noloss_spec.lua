@@ -1,0 +1,168 @@
+-- Issue #11 "No silent loss", the live sources' items: asp.tail behind by
+-- more than a poll's worth, rotation faster than the poll, partial lines of
+-- rotated files, FIFOs and directories. Real files, real subprocesses; waits
+-- poll a condition with a deadline.
+local asp = require("asp")
+local u = require("sources_util")
+
+local function deadline(seconds)
+  return function()
+    asp.sleep(asp.wall() + seconds)
+    asp.stop()
+  end
+end
+
+-- Waits (in a task) until cond() or `seconds` of wall time.
+local function wait_for(cond, seconds)
+  local limit = asp.wall() + seconds
+  while not cond() and asp.wall() < limit do asp.sleep(0.01) end
+end
+
+local function stderr_of(fn)
+  local path = os.tmpname()
+  local saved = io.stderr
+  -- warnings are written by C to fd 2: capture the fd itself
+  local ffi = require("ffi")
+  pcall(ffi.cdef, "int dup(int); int dup2(int, int); int open(const char *, int, ...);")
+  local C = ffi.C
+  local keep = C.dup(2)
+  local fd = C.open(path, 1 + 64 + 512, ffi.new("int", 420)) -- O_WRONLY|O_CREAT|O_TRUNC
+  C.dup2(fd, 2)
+  u.close(fd)
+  local ok, err = pcall(fn)
+  C.dup2(keep, 2)
+  u.close(keep)
+  io.stderr = saved
+  local f = io.open(path, "rb")
+  local text = f:read("*a")
+  f:close()
+  os.remove(path)
+  if not ok then error(err, 0) end
+  return text
+end
+
+describe("asp.tail: no silent loss", function()
+  it("finishes a rotated file that is megabytes behind before it reads the new one (1,009 lines of 20 KB)", function()
+    local p = u.tmpfile("")
+    local n, last, bad = 0, nil, 0
+    local big = string.rep("x", 20000)
+    local src = asp.tail(p)
+    asp.run {
+      asp.process_stream { future = src, callback = function(t, v)
+        n = n + 1
+        last = v
+        if v ~= "end" and #v ~= 20000 + #tostring(n) then bad = bad + 1 end
+        if v == "end" then asp.stop() end
+      end },
+      function()
+        asp.sleep(0.05)
+        -- 20 MB at once, then the rotation, before any poll: the old file is
+        -- far behind when the rotation is seen.
+        local f = assert(io.open(p, "ab"))
+        for i = 1, 1009 do f:write(big, i, "\n") end
+        f:close()
+        os.rename(p, p .. ".1")
+        u.append(p, "end\n")
+      end,
+      deadline(60),
+    }
+    os.remove(p .. ".1")
+    os.remove(p)
+    assert.are.equal(1010, n)
+    assert.are.equal("end", last)
+    assert.are.equal(0, bad)
+  end)
+
+  it("with buffer = 4 MiB and 200,010 lines of 50 bytes behind, loses none at the rotation", function()
+    local p = u.tmpfile("")
+    local n = 0
+    local line = string.rep("y", 49) .. "\n"
+    asp.run {
+      asp.process_stream { future = asp.tail(p, { buffer = 4 * 1024 * 1024 }), callback = function(t, v)
+        n = n + 1
+        if v == "end" then asp.stop() end
+      end },
+      function()
+        asp.sleep(0.05)
+        local f = assert(io.open(p, "ab"))
+        f:write(string.rep(line, 200010))
+        f:close()
+        os.rename(p, p .. ".1")
+        u.append(p, "end\n")
+      end,
+      deadline(60),
+    }
+    os.remove(p .. ".1")
+    os.remove(p)
+    assert.are.equal(200011, n)
+  end)
+
+  it("never delivers the cut last line of a rotated file: dropped after the grace, with a warning, counted in cut_lines", function()
+    local p = u.tmpfile("")
+    local got = {}
+    local src = asp.tail(p, { name = "log" })
+    local err = stderr_of(function()
+      asp.run {
+        asp.process_stream { name = "s", future = src, callback = function(t, v) got[#got + 1] = v end },
+        function()
+          asp.sleep(0.05)
+          u.append(p, "a\nb\ncu")
+          wait_for(function() return #got >= 2 end, 10)
+          os.rename(p, p .. ".1")
+          u.append(p .. ".1", "t") -- the writer goes on in the old file a little
+          u.append(p, "c\n")
+          wait_for(function() return #got >= 3 end, 10)
+          u.append(p .. ".1", "\nlate\nnever")
+          -- the grace (1 s of quiet) ends the old file
+          wait_for(function() return #got >= 5 and src:counts().cut_lines end, 10)
+          asp.stop()
+        end,
+        deadline(30),
+      }
+    end)
+    os.remove(p .. ".1")
+    os.remove(p)
+    table.sort(got)
+    assert.are.same({ "a", "b", "c", "cut", "late" }, got)
+    assert.matches("log: warning: the rotated file ended in the middle of a line: dropped its 5 bytes: never", err, 1, true)
+    assert.are.equal(1, asp.stats().streams[1].cut_lines)
+  end)
+
+  it("a file rotated every 5 ms by another process loses no line (inotify)", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. dir))
+    local p = dir .. "/log"
+    u.append(p, "")
+    local n, seen = 0, {}
+    asp.run {
+      asp.process_stream { future = asp.tail(p), callback = function(t, v)
+        if not seen[v] then n = n + 1 end
+        seen[v] = true
+      end },
+      function()
+        asp.sleep(0.05)
+        os.execute(("sh -c 'i=0; while [ $i -lt 200 ]; do j=0; while [ $j -lt 10 ]; do echo $i.$j >> %s; j=$((j+1)); done; " ..
+          "sleep 0.005; mv %s %s.1; i=$((i+1)); done' &"):format(p, p, p))
+        wait_for(function() return n >= 2000 end, 30)
+        asp.stop()
+      end,
+      deadline(60),
+    }
+    os.execute("rm -rf " .. dir)
+    assert.are.equal(2000, n)
+  end)
+
+  it("rejects a directory and a FIFO without blocking (a FIFO without a writer blocked open() forever)", function()
+    local msg = u.pcall_err(asp.run, { asp.process_stream { future = asp.tail("/tmp"), callback = function() end } })
+    assert.matches("asp.tail /tmp: cannot follow: not a regular file (a directory)", msg, 1, true)
+    local fifo = os.tmpname()
+    os.remove(fifo)
+    assert(os.execute("mkfifo " .. fifo))
+    local t0 = asp.wall()
+    msg = u.pcall_err(asp.run, { asp.process_stream { future = asp.tail(fifo), callback = function() end } })
+    os.remove(fifo)
+    assert.matches("cannot follow: not a regular file (a FIFO", msg, 1, true)
+    assert.is_true(asp.wall() - t0 < 5)
+  end)
+end)
