@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +100,7 @@ struct asp_live {
     int has_dirwatch;
     char *base;          /* the file's name in its directory */
     /* counts for asp.stats() */
+    int drop_cut;        /* 1 csv, 2 json: a line cut by a close is dropped */
     int64_t cut_lines;   /* partial lines dropped (rotation, truncation, reset) */
     int64_t accept_waits, accept_waiting; /* accept() failed: descriptors ran out */
     int64_t conns_dropped; /* connections closed: over-long line, partial-lines bound */
@@ -300,6 +303,11 @@ const char *asp_live_error(const asp_live *l)
     return l->err;
 }
 
+void asp_live_set_drop_cut(asp_live *l, int32_t format)
+{
+    l->drop_cut = format;
+}
+
 void asp_live_counts(const asp_live *l, int64_t *out)
 {
     out[0] = l->cut_lines;
@@ -432,6 +440,24 @@ void asp_live_resume(asp_live *l)
 
 static void reconnect_later(asp_live *l);
 
+/* libuv reports a reset that came with or after data as an end of input
+ * (EPOLLHUP after a short read: it never reads the error). The socket still
+ * holds the error, or is closed where an orderly end leaves it CLOSE_WAIT. */
+static int was_reset(conn *c)
+{
+    uv_os_fd_t fd;
+    int e = 0;
+    socklen_t len = sizeof e;
+    struct tcp_info ti;
+    if (uv_fileno(&c->h.handle, &fd) != 0)
+        return 0;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == 0 && e == ECONNRESET)
+        return 1;
+    len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_state == TCP_CLOSE;
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     conn *c = (conn *)stream;
@@ -442,6 +468,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
+    if (nread == UV_EOF && (l->kind == K_TCP || l->kind == K_LISTEN) && was_reset(c))
+        nread = UV_ECONNRESET;
     /* End of this connection. At its orderly end (EOF), a last line without
      * its newline is a line (over the network, with a warning: the peer may
      * have stopped mid-line). After a reset or another error the bytes of an
@@ -451,7 +479,16 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         char shown[400], msg[600];
         describe_part(c, shown, sizeof shown);
         if (nread == UV_EOF) {
-            if (l->kind == K_TCP || l->kind == K_LISTEN) {
+            if ((l->kind == K_TCP || l->kind == K_LISTEN) && l->drop_cut) {
+                /* A CSV or JSON record cut by the close may parse, with
+                 * its last field cut short, or fail and end the run: it
+                 * is dropped, warned and counted. */
+                snprintf(msg, sizeof msg, "the peer closed the connection in the middle of a line: "
+                         "dropped its %zu bytes (format = '%s'): ", c->lb.plen, l->drop_cut == 1 ? "csv" : "json");
+                warn(l, msg, shown);
+                l->cut_lines++;
+                c->lb.plen = 0;
+            } else if (l->kind == K_TCP || l->kind == K_LISTEN) {
                 snprintf(msg, sizeof msg, "the peer closed the connection in the middle of a line: "
                          "its %zu bytes are delivered as a line: ", c->lb.plen);
                 warn(l, msg, shown);
@@ -461,6 +498,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
             snprintf(msg, sizeof msg, "connection lost (%s) in the middle of a line: "
                      "dropped its %zu bytes: ", uv_strerror((int)nread), c->lb.plen);
             warn(l, msg, shown);
+            l->cut_lines++;
             c->lb.plen = 0;
         }
     } else if (nread != UV_EOF && !l->closing) {

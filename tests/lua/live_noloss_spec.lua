@@ -166,3 +166,101 @@ describe("asp.tail: no silent loss", function()
     assert.is_true(asp.wall() - t0 < 5)
   end)
 end)
+
+-- Cases that need asp-lua's stderr and exit status: a subprocess.
+local h = require("helpers")
+local HEAD = [[
+package.path = "tests/lua/?.lua;" .. package.path
+local asp = require("asp")
+local u = require("sources_util")
+local ffi = require("ffi")
+local function accept(fd)
+  local c
+  while not c do
+    c = u.try_accept(fd)
+    if not c then asp.sleep(0.005) end
+  end
+  return c
+end
+local function reset(c)
+  local lg = ffi.new("int[2]", 1, 0)
+  assert(ffi.C.setsockopt(c, 1, 13, lg, 8) == 0) -- SOL_SOCKET, SO_LINGER {on, 0 s}
+  u.close(c)
+end
+]]
+local function run(body, ...)
+  return h.run_asp({ h.temp_script(HEAD .. body), ... })
+end
+
+describe("a TCP feed that ends mid-line", function()
+  after_each(h.cleanup)
+
+  it("a reset that comes right after the data drops the cut line (libuv reported it as an orderly end)", function()
+    local out, err, rc = run([[
+      local fd, port = u.tcp_server()
+      local got = {}
+      asp.run {
+        asp.process_stream { name = "s", future = asp.tcp { port = port, name = "feed" }, callback = function(t, v) got[#got + 1] = v end },
+        function()
+          local c = accept(fd)
+          asp.sleep(0.05) -- the client's connect completes; then data and reset come together
+          u.send_all(c, "one\ntwo\ncu")
+          reset(c)
+        end,
+      }
+      print(table.concat(got, "|"), asp.stats().streams[1].cut_lines)
+    ]])
+    assert.are.equal(0, rc, err)
+    assert.are.equal("one|two\t1\n", out)
+    assert.matches("feed: warning: connection lost (connection reset by peer) in the middle of a line: dropped its 2 bytes: cu", err, 1, true)
+  end)
+
+  it("the same on asp.listen, and the server goes on with its next client", function()
+    local out, err, rc = run([[
+      local src = asp.listen { port = 0, name = "srv" }
+      local got = {}
+      asp.run {
+        asp.process_stream { future = src, callback = function(t, v) got[#got + 1] = v; if v == "next" then asp.stop() end end },
+        function()
+          local c = ffi.C.socket(2, 1, 0)
+          local a = ffi.new("struct asp_test_sockaddr_in")
+          a.family = 2; a.port = ffi.C.htons(src:port()); a.addr = ffi.abi("be") and 0x7f000001 or 0x0100007f
+          assert(ffi.C.connect(c, a, 16) == 0)
+          u.send_all(c, "a\nhalf")
+          reset(c)
+          asp.sleep(0.05)
+          u.tcp_send(src:port(), "next\n")
+        end,
+      }
+      print(table.concat(got, "|"))
+    ]])
+    assert.are.equal(0, rc, err)
+    assert.are.equal("a|next\n", out)
+    assert.matches("srv: warning: connection lost (connection reset by peer) in the middle of a line: dropped its 4 bytes: half", err, 1, true)
+  end)
+
+  it("with format = 'csv', a cut line at an orderly close is warned and counted; the stream reconnects and the run goes on", function()
+    local out, err, rc = run([[
+      local fd, port = u.tcp_server()
+      local got = {}
+      asp.run {
+        asp.process_stream { name = "s", future = asp.tcp { port = port, name = "feed", format = "csv", names = { "a", "b" },
+            columns = { "a:integer", "b:integer" }, reconnect = { initial = 0.01, max = 0.05 } },
+          callback = function(t, v) got[#got + 1] = v.a .. ":" .. v.b; if v.a == 9 then asp.stop() end end },
+        function()
+          local c = accept(fd); u.send_all(c, "1,2\n3,\"x"); u.close(c)  -- an open quote, cut
+          c = accept(fd); u.send_all(c, "5,6\n7,"); u.close(c)          -- a missing field, cut
+          c = accept(fd); u.send_all(c, "9,10\n"); u.close(c)
+        end,
+        function() asp.sleep(asp.wall() + 20); asp.stop() end, -- fails rather than hangs
+
+      }
+      local s = asp.stats().streams[1]
+      print(table.concat(got, "|"), s.cut_lines)
+    ]])
+    assert.are.equal(0, rc, err)
+    assert.are.equal("1:2|5:6|9:10\t2\n", out)
+    assert.matches("feed: warning: the peer closed the connection in the middle of a line: dropped its 4 bytes (format = 'csv'): 3,\"x", err, 1, true)
+    assert.matches("feed: warning: the peer closed the connection in the middle of a line: dropped its 2 bytes (format = 'csv'): 7,", err, 1, true)
+  end)
+end)
