@@ -29,6 +29,7 @@
 #include "asp_ffi.h"
 #include "journal.h"
 #include "sched.h"
+#include "signals.h"
 #include "sources/lines.h"
 #include "time.h"
 
@@ -100,6 +101,8 @@ struct asp_live {
     int has_dirwatch;
     char *base;          /* the file's name in its directory */
     /* counts for asp.stats() */
+    int pgid;            /* asp.exec: the child's process group, while it has members */
+    pid_t spawner;       /* the process that started it (not a forked checkpoint) */
     int drop_cut;        /* 1 csv, 2 json: a line cut by a close is dropped */
     int64_t cut_lines;   /* partial lines dropped (rotation, truncation, reset) */
     int64_t accept_waits, accept_waiting; /* accept() failed: descriptors ran out */
@@ -1131,6 +1134,12 @@ static void on_exit_proc(uv_process_t *p, int64_t status, int signal)
     asp_live *l = p->data;
     l->exit_status = signal ? -signal : status;
     l->exited = 1;
+    /* Its group lives on while a grandchild does: ended when the source
+     * closes. An empty group is forgotten (its id may be reused). */
+    if (kill(-l->pgid, 0) != 0) {
+        asp_signals_untrack_group(l->pgid);
+        l->pgid = 0;
+    }
     close_handle(l, (uv_handle_t *)p);
     if (l->out_eof)
         end_source(l);
@@ -1162,6 +1171,9 @@ int asp_live_exec(asp_live *l, const char *const *argv, char *err, size_t errlen
     o.stdio = stdio;
     o.stdio_count = 3;
     o.exit_cb = on_exit_proc;
+    /* setsid() in the child: its own process group, which the run ends as
+     * a whole (its grandchildren too) when it stops. */
+    o.flags = UV_PROCESS_DETACHED;
     l->proc.data = l;
     rc = uv_spawn(&l->s->loop, &l->proc, &o);
     if (rc != 0) {
@@ -1174,6 +1186,9 @@ int asp_live_exec(asp_live *l, const char *const *argv, char *err, size_t errlen
     }
     l->has_proc = 1;
     l->handles++;
+    l->pgid = l->proc.pid;
+    l->spawner = getpid();
+    asp_signals_track_group(l->pgid);
     asp_live_begin(l);
     start_conn(l, c);
     return 0;
@@ -1194,19 +1209,38 @@ int asp_live_exited(const asp_live *l)
  * is closed first, so libuv no longer waits for it. */
 static void reap(asp_live *l)
 {
-    int pid = l->proc.pid, st;
+    int pid = l->exited ? 0 : l->proc.pid, st, i, grace;
     struct timespec ts = { 0, 5 * 1000 * 1000 };
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 200; i++) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid || (r < 0 && errno != EINTR))
-            return; /* reaped (or already reaped by libuv) */
+    if (l->spawner != getpid())
+        return; /* a forked REPL checkpoint: the child is not ours */
+    if (pid > 0)
+        kill(pid, SIGTERM);
+    if (l->pgid > 0)
+        kill(-l->pgid, SIGTERM); /* the grandchildren too */
+    /* Up to 1 s for the child, then up to 100 ms for the rest of its
+     * group (kill(-pgid, 0) also sees zombies that a container's init
+     * does not reap: not worth a longer wait). */
+    for (i = 0, grace = 0; i < 200 && grace < 20; i++) {
+        if (pid > 0) {
+            pid_t r = waitpid(pid, &st, WNOHANG);
+            if (r == pid || (r < 0 && errno != EINTR))
+                pid = 0; /* reaped (or already reaped by libuv) */
+        }
+        if (pid <= 0 && (l->pgid <= 0 || kill(-l->pgid, 0) != 0))
+            break;
+        if (pid <= 0)
+            grace++;
         nanosleep(&ts, NULL);
     }
-    kill(pid, SIGKILL);
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    if (l->pgid > 0) {
+        kill(-l->pgid, SIGKILL);
+        asp_signals_untrack_group(l->pgid);
+        l->pgid = 0;
+    }
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
     }
 }
 
@@ -1237,10 +1271,10 @@ void asp_live_close(asp_live *l)
         close_handle(l, (uv_handle_t *)&l->udp);
     if (l->has_timer)
         close_handle(l, (uv_handle_t *)&l->timer);
-    if (l->has_proc && !l->exited) {
+    if (l->has_proc && !l->exited)
         close_handle(l, (uv_handle_t *)&l->proc);
+    if (l->has_proc)
         reap(l);
-    }
     if (l->handles == 0) {
         free_live(l);
         return;

@@ -264,3 +264,77 @@ describe("a TCP feed that ends mid-line", function()
     assert.matches("feed: warning: the peer closed the connection in the middle of a line: dropped its 2 bytes (format = 'csv'): 7,", err, 1, true)
   end)
 end)
+
+describe("asp.exec: the child's whole process group", function()
+  after_each(h.cleanup)
+
+  -- The pids asp-lua printed (the child's and its children's); how many live.
+  local function alive(out)
+    local n = 0
+    for pid in out:gmatch("%d+") do
+      -- a zombie (not reaped by this container's init) counts as ended
+      local f = io.open("/proc/" .. pid .. "/stat")
+      local st = f and f:read("*l")
+      if f then f:close() end
+      if st and st:match("%) (%a)") ~= "Z" then n = n + 1 end
+    end
+    return n
+  end
+
+  it("is ended when the run stops: no grandchild survives asp.stop", function()
+    local out, err, rc = run([[
+      local got = {}
+      asp.run { asp.process_stream { future = asp.exec { "sh", "-c", "sleep 30 & echo $!; sleep 30 & echo $!; echo $$; wait" },
+        callback = function(t, v) got[#got + 1] = v; if #got == 3 then asp.stop() end end } }
+      print(table.concat(got, " "))
+    ]])
+    assert.are.equal(0, rc, err)
+    assert.matches("^%d+ %d+ %d+\n$", out)
+    assert.are.equal(0, alive(out))
+  end)
+
+  it("and its grandchildren left behind after the child exited are ended with the run", function()
+    local out, err, rc = run([[
+      local got = {}
+      asp.run { asp.process_stream { future = asp.exec { "sh", "-c", "sleep 30 >/dev/null & echo $!" },
+        callback = function(t, v) got[#got + 1] = v end } }
+      print(table.concat(got, " "))
+    ]])
+    assert.are.equal(0, rc, err)
+    assert.matches("^%d+\n$", out)
+    assert.are.equal(0, alive(out))
+  end)
+end)
+
+describe("SIGHUP", function()
+  after_each(h.cleanup)
+
+  it("is handled like SIGTERM: the output to a file is flushed, the exec child ended, status 129", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. dir))
+    local ready, outf, pidf = dir .. "/ready", dir .. "/out", dir .. "/pid"
+    local script = h.temp_script(([[
+      local asp = require("asp")
+      for i = 1, 1000 do print("line " .. i) end
+      asp.run {
+        asp.process_stream { future = asp.exec { "sh", "-c", "echo $$; exec sleep 30" }, callback = function(t, v)
+          local f = io.open(%q, "w"); f:write(v); f:close()
+          f = io.open(%q, "w"); f:close()
+        end },
+      }
+    ]]):format(pidf, ready))
+    os.execute(("sh -c '%s %s >%s 2>/dev/null & p=$!; i=0; " ..
+      "while [ ! -e %s ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; kill -HUP $p; " ..
+      "( sleep 20; kill -KILL $p 2>/dev/null ) & w=$!; wait $p; echo $? >%s; kill $w 2>/dev/null'"):format(
+      h.ASP_LUA, script, outf, ready, dir .. "/rc"))
+    local rc = tonumber(h.slurp(dir .. "/rc"):match("%d+"))
+    local lines = select(2, h.slurp(outf):gsub("\n", ""))
+    local child = tonumber(h.slurp(pidf))
+    local alive = os.execute("kill -0 " .. child .. " 2>/dev/null")
+    os.execute("rm -rf " .. dir)
+    assert.are.equal(129, rc)
+    assert.are.equal(1000, lines)
+    assert.is_false(alive == 0 or alive == true)
+  end)
+end)
