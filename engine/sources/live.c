@@ -53,6 +53,7 @@ struct conn {
     asp_live *owner;
     conn *next;
     asp_linebuf lb;      /* a line not ended yet */
+    size_t counted;      /* of lb.plen, in the owner's partial_total */
     int closing;
 };
 
@@ -69,7 +70,8 @@ struct asp_live {
     char *rbuf;          /* read buffer shared by the source's handles */
     conn *conns;
     /* kind-specific */
-    uv_tcp_t server;
+    uv_poll_t server;    /* asp.listen: readiness of its own listening socket */
+    int lfd;
     uv_udp_t udp;
     uv_process_t proc;
     uv_timer_t timer;
@@ -621,6 +623,7 @@ asp_live *asp_live_new(int32_t max_buffer, int32_t max_line)
     l->fail_item = -1;
     l->fd = -1;
     l->ofd = -1;
+    l->lfd = -1;
     l->rbuf = malloc(READ_CHUNK);
     if (!l->rbuf) {
         free(l);
@@ -751,44 +754,117 @@ int asp_live_tcp(asp_live *l, const char *host, int32_t port, int32_t reconnect_
     return 0;
 }
 
-/* TCP server */
+/* TCP server
+ *
+ * Its own listening socket, accepted with accept4() on a uv_poll: when the
+ * descriptors run out (EMFILE), libuv's listener accepts and closes the
+ * waiting connections at once (its "EMFILE trick"), silently losing their
+ * lines. Here a connection that cannot be accepted stays in the kernel's
+ * backlog: a warning once per burst, counted in accept_waits, and accepting
+ * goes on every 20 ms or when a connection of the source closes. */
 
-static void on_connection(uv_stream_t *server, int status)
+static void accept_all(asp_live *l);
+
+static void on_listen_io(uv_poll_t *p, int status, int events)
 {
-    asp_live *l = server->data;
-    conn *c;
-    if (status < 0 || l->closing)
+    (void)status;
+    (void)events;
+    accept_all(p->data);
+}
+
+static void on_accept_retry(uv_timer_t *t)
+{
+    asp_live *l = t->data;
+    if (l->closing)
         return;
-    c = new_conn(l);
-    if (!c)
-        return;
-    uv_tcp_init(&l->s->loop, &c->h.tcp);
-    c->h.handle.data = l;
-    l->handles++;
-    if (uv_accept(server, &c->h.stream) != 0) {
-        close_conn(l, c);
-        return;
+    uv_poll_start(&l->server, UV_READABLE, on_listen_io);
+    accept_all(l);
+}
+
+static void accept_all(asp_live *l)
+{
+    while (!l->closing) {
+        conn *c;
+        int fd = accept(l->lfd, NULL, NULL); /* uv_tcp_open makes it non-blocking */
+        if (fd >= 0)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+        if (fd < 0) {
+            char msg[300];
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                if (!l->accept_waiting) {
+                    l->accept_waiting = 1;
+                    l->accept_waits++;
+                    snprintf(msg, sizeof msg, "cannot accept a connection (%s): it waits in the kernel's "
+                             "backlog until a descriptor is free (%lld time%s so far, accept_waits in asp.stats())",
+                             strerror(errno), (long long)l->accept_waits, l->accept_waits == 1 ? "" : "s");
+                    warn(l, msg, "");
+                }
+                uv_poll_stop(&l->server);
+                if (!l->has_timer) {
+                    uv_timer_init(&l->s->loop, &l->timer);
+                    l->timer.data = l;
+                    l->has_timer = 1;
+                    l->handles++;
+                }
+                uv_timer_start(&l->timer, on_accept_retry, 20, 0);
+                return;
+            }
+            snprintf(msg, sizeof msg, "cannot accept a connection: %s", strerror(errno));
+            warn(l, msg, "");
+            return;
+        }
+        if (l->accept_waiting) {
+            l->accept_waiting = 0;
+            warn(l, "accepting connections again: ", "descriptors are free");
+        }
+        c = new_conn(l);
+        if (!c) {
+            close(fd);
+            return;
+        }
+        uv_tcp_init(&l->s->loop, &c->h.tcp);
+        c->h.handle.data = l;
+        l->handles++;
+        if (uv_tcp_open(&c->h.tcp, fd) != 0) {
+            close(fd);
+            close_conn(l, c);
+            continue;
+        }
+        start_conn(l, c);
     }
-    start_conn(l, c);
 }
 
 int asp_live_listen(asp_live *l, const char *host, int32_t port, char *err, size_t errlen)
 {
-    int rc;
+    int one = 1;
+    socklen_t alen;
     l->kind = K_LISTEN;
     if (resolve(l, host, port, 1, err, errlen) != 0)
         return -1;
-    uv_tcp_init(&l->s->loop, &l->server);
+    alen = l->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    l->lfd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (l->lfd < 0 || setsockopt(l->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(l->lfd, (const struct sockaddr *)&l->addr, alen) != 0 || listen(l->lfd, 128) != 0) {
+        snprintf(err, errlen, "cannot listen: %s", strerror(errno));
+        if (l->lfd >= 0)
+            close(l->lfd);
+        l->lfd = -1;
+        return -1;
+    }
+    if (uv_poll_init(&l->s->loop, &l->server, l->lfd) != 0) {
+        snprintf(err, errlen, "cannot listen: cannot poll");
+        close(l->lfd);
+        l->lfd = -1;
+        return -1;
+    }
     l->server.data = l;
     l->has_server = 1;
     l->handles++;
-    rc = uv_tcp_bind(&l->server, (const struct sockaddr *)&l->addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&l->server, 128, on_connection);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot listen: %s", uv_strerror(rc));
-        return -1;
-    }
+    uv_poll_start(&l->server, UV_READABLE, on_listen_io);
     return 0;
 }
 
@@ -798,8 +874,10 @@ int32_t asp_live_port(asp_live *l)
     struct sockaddr_storage ss;
     int len = sizeof ss;
     int rc;
-    if (l->has_server)
-        rc = uv_tcp_getsockname(&l->server, (struct sockaddr *)&ss, &len);
+    if (l->has_server) {
+        socklen_t slen = sizeof ss;
+        rc = getsockname(l->lfd, (struct sockaddr *)&ss, &slen);
+    }
     else if (l->has_udp)
         rc = uv_udp_getsockname(&l->udp, (struct sockaddr *)&ss, &len);
     else
@@ -1265,8 +1343,11 @@ void asp_live_close(asp_live *l)
         close_handle(l, (uv_handle_t *)&l->dirwatch);
     while (l->conns)
         close_conn(l, l->conns);
-    if (l->has_server)
-        close_handle(l, (uv_handle_t *)&l->server);
+    if (l->has_server) {
+        close_handle(l, (uv_handle_t *)&l->server); /* stops polling at once */
+        close(l->lfd);
+        l->lfd = -1;
+    }
     if (l->has_udp)
         close_handle(l, (uv_handle_t *)&l->udp);
     if (l->has_timer)

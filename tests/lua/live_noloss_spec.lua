@@ -338,3 +338,61 @@ describe("SIGHUP", function()
     assert.is_false(alive == 0 or alive == true)
   end)
 end)
+
+describe("asp.listen when descriptors run out", function()
+  after_each(h.cleanup)
+
+  it("leaves waiting clients in the backlog, warns once per burst, counts it, and accepts them when descriptors free up (ulimit -n 24, 60 clients)", function()
+    local ffi = require("ffi")
+    local C = ffi.C
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. dir))
+    local portf = dir .. "/port"
+    local script = h.temp_script(([[
+      local asp = require("asp")
+      local src = asp.listen { port = 0, name = "srv" }
+      local f = io.open(%q .. ".tmp", "w"); f:write(src:port()); f:close()
+      os.rename(%q .. ".tmp", %q)
+      local n = 0
+      asp.run {
+        asp.process_stream { name = "s", future = src, callback = function(t, v)
+          n = n + 1
+          if n == 60 then asp.stop() end
+        end },
+        function() asp.sleep(asp.wall() + 30); asp.stop() end,
+      }
+      print(n, asp.stats().streams[1].accept_waits)
+    ]]):format(portf, portf, portf))
+    os.execute(("sh -c 'ulimit -n 24 && %s %s >%s/out 2>%s/err; echo $? >%s/rc' &"):format(
+      h.shell_quote(h.ASP_LUA), script, dir, dir, dir))
+    local limit = os.time() + 20
+    while not io.open(portf) and os.time() < limit do os.execute("sleep 0.02") end
+    local port = tonumber(h.slurp(portf))
+    -- 60 clients connected at once (the kernel completes each handshake
+    -- into the backlog), then each sends its line and closes.
+    local fds = {}
+    for i = 1, 60 do
+      local fd = C.socket(2, 1, 0)
+      local a = ffi.new("struct asp_test_sockaddr_in")
+      a.family = 2; a.port = C.htons(port); a.addr = ffi.abi("be") and 0x7f000001 or 0x0100007f
+      assert(C.connect(fd, a, 16) == 0, "connect " .. i)
+      fds[i] = fd
+    end
+    for i = 1, 60 do
+      u.send_all(fds[i], "client " .. i .. "\n")
+      u.close(fds[i])
+    end
+    limit = os.time() + 40
+    while not io.open(dir .. "/rc") and os.time() < limit do os.execute("sleep 0.05") end
+    os.execute("sleep 0.05")
+    local out, err = h.slurp(dir .. "/out"), h.slurp(dir .. "/err")
+    local rc = tonumber(h.slurp(dir .. "/rc"):match("%d+"))
+    os.execute("rm -rf " .. dir)
+    assert.are.equal(0, rc, err)
+    local n, waits = out:match("^(%d+)\t(%d+)\n$")
+    assert.are.equal("60", n, out .. err)
+    assert.is_true(tonumber(waits) >= 1)
+    assert.matches("srv: warning: cannot accept a connection (Too many open files): it waits in the kernel's backlog", err, 1, true)
+  end)
+end)
