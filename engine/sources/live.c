@@ -208,6 +208,21 @@ static int push_line_cb(void *ctx, const char *line, size_t len)
     return l->failed;
 }
 
+static void close_conn(asp_live *l, conn *c);
+static void bound_partials(asp_live *l, conn *c);
+
+/* asp.listen: one client's fault closes its connection, not the run. */
+static void drop_conn(asp_live *l, conn *c, const char *why)
+{
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s: closed that connection (its complete lines were delivered; "
+             "dropped_connections in asp.stats())", why);
+    warn(l, msg, "");
+    l->conns_dropped++;
+    c->lb.plen = 0;
+    close_conn(l, c);
+}
+
 /* Cuts data into lines (lines.c); what follows the last newline waits in c->lb. */
 static void take_bytes(asp_live *l, conn *c, const char *data, size_t n, int64_t arrival)
 {
@@ -216,12 +231,48 @@ static void take_bytes(asp_live *l, conn *c, const char *data, size_t n, int64_t
         return;
     l->arrival = arrival;
     rc = asp_lines_take(&c->lb, data, n, l->max_line, push_line_cb, l);
+    if (l->kind == K_LISTEN && c != &l->filepart) {
+        if (rc == ASP_LINES_TOO_LONG) {
+            char why[100];
+            snprintf(why, sizeof why, "a line is longer than %zu bytes (max_line)", l->max_line);
+            drop_conn(l, c, why);
+            return;
+        }
+        bound_partials(l, c);
+        if (rc == ASP_LINES_OK || c->closing)
+            return;
+    }
     if (rc == ASP_LINES_TOO_LONG) {
         char lim[32];
         snprintf(lim, sizeof lim, "%zu", l->max_line);
         fail(l, "a line is longer than %s bytes (max_line)%s", lim, "");
     } else if (rc == ASP_LINES_NOMEM) {
         fail(l, "out of memory%s%s", "", "");
+    }
+}
+
+/* asp.listen: the unfinished lines of all its connections together are
+ * bounded by `buffer`, as its queue is (500 clients each holding 1 MB
+ * without a newline took 494 MB). Over it, the connection holding the most
+ * is closed, warned and counted. A buffer grown for a long line is given
+ * back once the line is complete. */
+static void bound_partials(asp_live *l, conn *c)
+{
+    l->partial_total = l->partial_total - c->counted + c->lb.plen;
+    c->counted = c->lb.plen;
+    if (c->lb.plen == 0 && c->lb.pcap > (64u << 10))
+        asp_linebuf_free(&c->lb);
+    while (l->partial_total > l->qmax) {
+        conn *big = c;
+        char why[200];
+        for (conn *o = l->conns; o; o = o->next)
+            if (o->lb.plen > big->lb.plen)
+                big = o;
+        if (big->closing || big->counted == 0)
+            break; /* cannot happen: the total counts open connections only */
+        snprintf(why, sizeof why, "the unfinished lines of all connections hold more than buffer = %zu bytes, "
+                 "%zu of them in this connection's", l->qmax, big->lb.plen);
+        drop_conn(l, big, why);
     }
 }
 
@@ -381,6 +432,8 @@ static void close_conn(asp_live *l, conn *c)
     if (c->closing)
         return;
     c->closing = 1;
+    l->partial_total -= c->counted;
+    c->counted = 0;
     unlink_conn(l, c);
     c->h.handle.data = c;
     uv_close(&c->h.handle, on_conn_closed);

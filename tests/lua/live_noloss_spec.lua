@@ -396,3 +396,100 @@ describe("asp.listen when descriptors run out", function()
     assert.matches("srv: warning: cannot accept a connection (Too many open files): it waits in the kernel's backlog", err, 1, true)
   end)
 end)
+
+describe("asp.listen: unfinished lines", function()
+  after_each(h.cleanup)
+
+  it("are bounded by buffer in all: 30 clients holding 1 MB each without a newline do not take 30 MB; the largest holders are closed, warned, counted", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. dir))
+    local client = h.temp_script(([[
+      package.path = "tests/lua/?.lua;" .. package.path
+      local u = require("sources_util")
+      local ffi = require("ffi")
+      local C = ffi.C
+      local port = tonumber(arg[1])
+      local mb = string.rep("x", 1000000)
+      local fds = {}
+      local function connect()
+        local fd = C.socket(2, 1, 0)
+        local a = ffi.new("struct asp_test_sockaddr_in")
+        a.family = 2; a.port = C.htons(port); a.addr = ffi.abi("be") and 0x7f000001 or 0x0100007f
+        assert(C.connect(fd, a, 16) == 0)
+        return fd
+      end
+      local function send(fd, s) -- MSG_NOSIGNAL: a closed connection is no SIGPIPE
+        local off = 0
+        while off < #s do
+          local n = C.send(fd, ffi.cast("const char *", s) + off, #s - off, 0x4000)
+          if n <= 0 then return end
+          off = off + tonumber(n)
+        end
+      end
+      for i = 1, 30 do fds[i] = connect(); send(fds[i], "a line\n" .. mb) end
+      local fd = connect(); send(fd, "ok\n"); u.close(fd)
+      local limit = os.time() + 30
+      while not io.open(%q) and os.time() < limit do os.execute("sleep 0.05") end
+    ]]):format(dir .. "/done"))
+    local out, err, rc = run(([[
+      local src = asp.listen { port = 0, name = "srv", max_line = 2000000 }
+      os.execute(%q .. " " .. src:port() .. " &")
+      -- Bytes on their way to the server's port, from /proc/net/tcp (not
+      -- yet sent by the client, or received and not yet read by asp-lua):
+      -- 0 once asp-lua has read (or closed) everything.
+      local function queued(port)
+        local total = 0
+        for l in io.lines("/proc/net/tcp") do
+          local lp, rp, tx, rx = l:match("^%%s*%%d+: %%x+:(%%x+) %%x+:(%%x+) %%x+ (%%x+):(%%x+)")
+          if lp and tonumber(lp, 16) == port then total = total + tonumber(rx, 16) end
+          if rp and tonumber(rp, 16) == port then total = total + tonumber(tx, 16) end
+        end
+        return total
+      end
+      local n, ok = 0, false
+      asp.run {
+        asp.process_stream { name = "s", future = src, callback = function(t, v)
+          n = n + 1
+          if v == "ok" then ok = true end
+        end },
+        function()
+          local limit = asp.wall() + 30
+          while not (ok and queued(src:port()) == 0) and asp.wall() < limit do asp.sleep(0.01) end
+          asp.stop()
+        end,
+      }
+      local f = io.open(%q, "w"); f:close()
+      local hwm = io.open("/proc/self/status"):read("*a"):match("VmHWM:%%s*(%%d+)")
+      print(n, asp.stats().streams[1].dropped_connections, hwm)
+    ]]):format(h.shell_quote(h.ASP_LUA) .. " " .. client, dir .. "/done"))
+    os.execute("rm -rf " .. dir)
+    assert.are.equal(0, rc, err)
+    local n, dropped, hwm = out:match("^(%d+)\t(%d+)\t(%d+)\n$")
+    assert.is_truthy(n, out .. err)
+    assert.are.equal("31", n, err) -- every complete line
+    assert.is_true(tonumber(dropped) >= 1)
+    assert.is_true(tonumber(hwm) < 24000, "peak RSS " .. hwm .. " kB")
+    assert.matches("srv: warning: the unfinished lines of all connections hold more than buffer = 1048576 bytes", err, 1, true)
+  end)
+
+  it("one line over max_line closes that connection, not the run", function()
+    local out, err, rc = run([[
+      local src = asp.listen { port = 0, name = "srv", max_line = 10 }
+      local got = {}
+      asp.run {
+        asp.process_stream { future = src, callback = function(t, v) got[#got + 1] = v; if v == "next" then asp.stop() end end },
+        function()
+          u.tcp_send(src:port(), "short\n" .. string.rep("z", 50) .. "\nafter\n")
+          asp.sleep(0.1)
+          u.tcp_send(src:port(), "next\n")
+        end,
+        function() asp.sleep(asp.wall() + 20); asp.stop() end,
+      }
+      print(table.concat(got, "|"), asp.stats().streams[1].dropped_connections)
+    ]])
+    assert.are.equal(0, rc, err)
+    assert.are.equal("short|next\t1\n", out)
+    assert.matches("srv: warning: a line is longer than 10 bytes (max_line): closed that connection", err, 1, true)
+  end)
+end)
