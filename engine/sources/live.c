@@ -54,6 +54,7 @@ struct conn {
     conn *next;
     asp_linebuf lb;      /* a line not ended yet */
     size_t counted;      /* of lb.plen, in the owner's partial_total */
+    uint32_t id;         /* names it in the journal (0: a file's or a datagram's) */
     int closing;
 };
 
@@ -110,6 +111,8 @@ struct asp_live {
     int64_t accept_waits, accept_waiting; /* accept() failed: descriptors ran out */
     int64_t conns_dropped; /* connections closed: over-long line, partial-lines bound */
     size_t partial_total;  /* bytes of unfinished lines of all connections (asp.listen) */
+    uint32_t conn_seq;   /* the last connection id given */
+    conn *cur;           /* the connection whose bytes are being split */
 };
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
@@ -162,6 +165,25 @@ void asp_live_set_name(asp_live *l, const char *name)
     snprintf(l->name, sizeof l->name, "%s", name);
 }
 
+/* -- The journal's records of a source --------------------------------------
+ * A line record's source field names the source (bits 0-15) and the
+ * connection it came from (bits 16-29). Two more kinds travel as line
+ * records with a flag, so that journal.c stays as it is:
+ *   JPART: bytes appended to that connection's unfinished line;
+ *   JPOS:  a file source's position (int64 pos, uint64 ino, uint64 dev)
+ *          followed by its unfinished line.
+ * A resumed checkpoint thus takes back, with the lines, what the later
+ * process had read of an unfinished line, and where it was in a file
+ * (docs/sources.md, "Time travel and live sources"). */
+#define JID_MASK 0x3fffu
+#define JPART (1u << 30)
+#define JPOS (1u << 29)
+
+static int32_t jsrc(const asp_live *l, const conn *c, uint32_t flag)
+{
+    return (int32_t)(flag | ((c ? c->id & JID_MASK : 0u) << 16) | ((uint32_t)l->number & 0xffffu));
+}
+
 static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
 {
     uint32_t n32;
@@ -169,7 +191,7 @@ static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
         len--;
     /* In a REPL session every line is journaled as it arrives, so that time
      * travel into this live period can give it back (journal.h). */
-    asp_journal_line(l->number, arrival, data, len);
+    asp_journal_line(jsrc(l, l->cur, 0), arrival, data, len);
     if (l->qtail + LINE_HEADER + len > l->qcap) {
         if (l->qhead > 0) {
             memmove(l->q, l->q + l->qhead, l->qtail - l->qhead);
@@ -230,7 +252,12 @@ static void take_bytes(asp_live *l, conn *c, const char *data, size_t n, int64_t
     if (l->failed)
         return;
     l->arrival = arrival;
+    l->cur = c;
     rc = asp_lines_take(&c->lb, data, n, l->max_line, push_line_cb, l);
+    if (c->lb.plen > 0 && c != &l->filepart && asp_journal_on()) {
+        size_t k = c->lb.plen < n ? c->lb.plen : n; /* the bytes of this chunk after its last newline */
+        asp_journal_line(jsrc(l, c, JPART), arrival, c->lb.part + c->lb.plen - k, k);
+    }
     if (l->kind == K_LISTEN && c != &l->filepart) {
         if (rc == ASP_LINES_TOO_LONG) {
             char why[100];
@@ -279,6 +306,7 @@ static void bound_partials(asp_live *l, conn *c)
 /* At the end of a connection, a last line without its newline is a line. */
 static void flush_part(asp_live *l, conn *c)
 {
+    l->cur = c;
     if (c->lb.plen > 0 && !l->failed)
         push_line(l, c->lb.part, c->lb.plen, asp_time_wall());
     c->lb.plen = 0;
@@ -434,6 +462,8 @@ static void close_conn(asp_live *l, conn *c)
     c->closing = 1;
     l->partial_total -= c->counted;
     c->counted = 0;
+    if (l->cur == c)
+        l->cur = NULL;
     unlink_conn(l, c);
     c->h.handle.data = c;
     uv_close(&c->h.handle, on_conn_closed);
@@ -445,6 +475,7 @@ static conn *new_conn(asp_live *l)
     if (!c)
         return NULL;
     c->owner = l;
+    c->id = (++l->conn_seq & JID_MASK) ? (l->conn_seq & JID_MASK) : (++l->conn_seq & JID_MASK);
     c->next = l->conns;
     l->conns = c;
     return c;
@@ -575,8 +606,17 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         /* The stream ends once the process has exited too, so that its
          * status is known when the stream ends. */
         l->out_eof = 1;
-        if (!l->exited)
+        if (!l->exited && l->spawner != getpid()) {
+            /* Time travel: this process is a checkpoint forked after the
+             * child was started; the child's exit goes to the process that
+             * started it (gone, or another checkpoint), never here. */
+            warn(l, "the process was started before time travel: its output ended; ",
+                 "its exit status cannot be known in this process");
+            if (!uv_is_closing((uv_handle_t *)&l->proc))
+                close_handle(l, (uv_handle_t *)&l->proc);
+        } else if (!l->exited) {
             return;
+        }
     }
     end_source(l);
 }
@@ -615,11 +655,87 @@ static void forget_source(asp_live *l)
 }
 
 /* A journaled line, back into its source as if it had just arrived. */
+static void finish_old(asp_live *l);
+
+static conn *conn_by_id(asp_live *l, uint32_t id)
+{
+    if (id == 0)
+        return &l->filepart;
+    for (conn *c = l->conns; c; c = c->next)
+        if (c->id == id)
+            return c;
+    return NULL; /* accepted or connected by the later process: not here */
+}
+
+static int ignore_line(void *ctx, const char *line, size_t len)
+{
+    (void)ctx;
+    (void)line;
+    (void)len;
+    return 0;
+}
+
+/* A journaled file position (JPOS): the later process read the file to
+ * there; this one goes on from there, in the same file if it can. */
+static void replay_pos(asp_live *l, const char *data, size_t len)
+{
+    int64_t pos;
+    uint64_t ino, dev;
+    if (len < 24 || l->fd < 0)
+        return;
+    memcpy(&pos, data, 8);
+    memcpy(&ino, data + 8, 8);
+    memcpy(&dev, data + 16, 8);
+    if (ino != (uint64_t)l->ino || dev != (uint64_t)l->dev) {
+        struct stat st;
+        int fd = l->path ? open(l->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+        if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_ino != ino || (uint64_t)st.st_dev != dev) {
+            if (fd >= 0)
+                close(fd);
+            return; /* that file is gone from the path: the rotation is seen again */
+        }
+        finish_old(l);
+        close(l->fd);
+        l->fd = fd;
+        l->ino = st.st_ino;
+        l->dev = st.st_dev;
+    }
+    l->pos = pos;
+    l->filepart.lb.plen = 0;
+    asp_lines_take(&l->filepart.lb, data + 24, len - 24, SIZE_MAX, ignore_line, NULL);
+}
+
+/* A journaled line, back into its source as if it had just arrived; or
+ * the bytes of an unfinished line, or a file position (above). */
 static void replay_line(int32_t source, int64_t arrival, const char *data, size_t len)
 {
-    asp_live *l = source >= 0 && source < sources_made ? sources[source] : NULL;
-    if (l && !l->closing)
-        push_line(l, data, len, arrival);
+    uint32_t u = (uint32_t)source, number = u & 0xffffu, id = (u >> 16) & JID_MASK;
+    asp_live *l = (int32_t)number < sources_made ? sources[number] : NULL;
+    conn *c;
+    if (!l || l->closing)
+        return;
+    l->cur = NULL;
+    if (u & JPOS) {
+        replay_pos(l, data, len);
+        return;
+    }
+    c = conn_by_id(l, id);
+    if (u & JPART) {
+        if (c) {
+            asp_lines_take(&c->lb, data, len, SIZE_MAX, ignore_line, NULL);
+            if (l->kind == K_LISTEN)
+                bound_partials(l, c);
+        }
+        return;
+    }
+    if (c && c != &l->filepart) {
+        /* The line began with what this process had of it when it was
+         * forked; the journal gives it whole. */
+        c->lb.plen = 0;
+        if (l->kind == K_LISTEN)
+            bound_partials(l, c);
+    }
+    push_line(l, data, len, arrival);
 }
 
 /* A journaled end: the source ends where it ended in the original run. */
@@ -651,6 +767,9 @@ static void hold_sources(int on)
         if (on) {
             pause_reading(l);
             l->held = 1;
+            /* Connections made from now on must not take the ids that the
+             * later process gave to its own, which the journal names. */
+            l->conn_seq += (JID_MASK + 1) / 2;
         } else {
             l->held = 0;
             if (l->qtail - l->qhead < l->qmax)
@@ -984,7 +1103,7 @@ int asp_live_udp(asp_live *l, const char *host, int32_t port, char *err, size_t 
 
 /* Reads fd from *pos to its end, or until reading pauses (the queue is
  * full): 1 at the end, 0 when paused or ended, -1 on an error. */
-static int drain(asp_live *l, int fd, int64_t *pos, conn *c)
+static int drain_raw(asp_live *l, int fd, int64_t *pos, conn *c)
 {
     while (!l->paused && !l->ended && !l->closing) {
         ssize_t n = pread(fd, l->rbuf, READ_CHUNK, (off_t)*pos);
@@ -998,6 +1117,33 @@ static int drain(asp_live *l, int fd, int64_t *pos, conn *c)
         return n == 0 ? 1 : -1;
     }
     return 0;
+}
+
+/* In a REPL session: where the current file was read to, and its
+ * unfinished line (JPOS, above). */
+static void journal_pos(asp_live *l)
+{
+    char *rec;
+    size_t n = 3 * sizeof(int64_t) + l->filepart.lb.plen;
+    uint64_t ino = (uint64_t)l->ino, dev = (uint64_t)l->dev;
+    if (!asp_journal_on() || !(rec = malloc(n)))
+        return;
+    memcpy(rec, &l->pos, sizeof l->pos);
+    memcpy(rec + 8, &ino, 8);
+    memcpy(rec + 16, &dev, 8);
+    if (l->filepart.lb.plen)
+        memcpy(rec + 24, l->filepart.lb.part, l->filepart.lb.plen);
+    asp_journal_line(jsrc(l, NULL, JPOS), asp_time_wall(), rec, n);
+    free(rec);
+}
+
+static int drain(asp_live *l, int fd, int64_t *pos, conn *c)
+{
+    int64_t before = *pos;
+    int r = drain_raw(l, fd, pos, c);
+    if (*pos != before && fd == l->fd)
+        journal_pos(l);
+    return r;
 }
 
 /* A partial line that can never be completed (its file was truncated or
@@ -1342,8 +1488,13 @@ static void reap(asp_live *l)
 {
     int pid = l->exited ? 0 : l->proc.pid, st, i, grace;
     struct timespec ts = { 0, 5 * 1000 * 1000 };
-    if (l->spawner != getpid())
-        return; /* a forked REPL checkpoint: the child is not ours */
+    if (l->spawner != getpid()) {
+        /* A checkpoint resumed by time travel: the child is not its own
+         * (no waitpid), but the run that reads it is over. */
+        if (l->pgid > 0 && !l->out_eof)
+            kill(-l->pgid, SIGTERM);
+        return;
+    }
     if (pid > 0)
         kill(pid, SIGTERM);
     if (l->pgid > 0)
