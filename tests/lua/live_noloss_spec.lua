@@ -153,6 +153,32 @@ describe("asp.tail: no silent loss", function()
     assert.are.equal(2000, n)
   end)
 
+  it("copytruncate, then a rewrite 5 ms later, by another process: every line, each once (inotify sees the truncation)", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. dir))
+    local p = dir .. "/log"
+    u.append(p, "")
+    local n, seen, dup = 0, {}, 0
+    asp.run {
+      asp.process_stream { future = asp.tail(p), callback = function(t, v)
+        if seen[v] then dup = dup + 1 else n = n + 1 end
+        seen[v] = true
+      end },
+      function()
+        asp.sleep(0.05)
+        os.execute(("sh -c 'i=0; while [ $i -lt 100 ]; do j=0; while [ $j -lt 10 ]; do echo $i.$j >> %s; j=$((j+1)); done; " ..
+          "sleep 0.005; cp %s %s.1; : > %s; sleep 0.005; i=$((i+1)); done; touch %s.done' &"):format(p, p, p, p, p))
+        wait_for(function() return n >= 1000 and io.open(p .. ".done") end, 30)
+        asp.stop()
+      end,
+      deadline(60),
+    }
+    os.execute("rm -rf " .. dir)
+    assert.are.equal(1000, n)
+    assert.are.equal(0, dup)
+  end)
+
   it("rejects a directory and a FIFO without blocking (a FIFO without a writer blocked open() forever)", function()
     local msg = u.pcall_err(asp.run, { asp.process_stream { future = asp.tail("/tmp"), callback = function() end } })
     assert.matches("asp.tail /tmp: cannot follow: not a regular file (a directory)", msg, 1, true)
@@ -469,7 +495,11 @@ describe("asp.listen: unfinished lines", function()
     assert.is_truthy(n, out .. err)
     assert.are.equal("31", n, err) -- every complete line
     assert.is_true(tonumber(dropped) >= 1)
-    assert.is_true(tonumber(hwm) < 24000, "peak RSS " .. hwm .. " kB")
+    -- (Under AddressSanitizer freed blocks stay in its quarantine: the peak
+    -- says nothing there.)
+    if not h.ASP_LUA:find("asan", 1, true) then
+      assert.is_true(tonumber(hwm) < 24000, "peak RSS " .. hwm .. " kB")
+    end
     assert.matches("srv: warning: the unfinished lines of all connections hold more than buffer = 1048576 bytes", err, 1, true)
   end)
 
