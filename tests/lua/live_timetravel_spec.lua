@@ -88,4 +88,53 @@ describe("time travel into a live period", function()
     assert.matches('"a1 b2 c3"', out, 1, true)
     assert.matches('"a1 b2 c3 d4"', out, 1, true)
   end)
+
+  it("asp.listen: a connection accepted before the checkpoint goes on exactly after what the later process read of it", function()
+    local d = tmpdir()
+    local client = h.temp_script(([[
+      package.path = "tests/lua/?.lua;" .. package.path
+      local u = require("sources_util")
+      local ffi = require("ffi")
+      local C = ffi.C
+      local function wait(f) local n = 0; while not io.open(f) and n < 400 do os.execute("sleep 0.02"); n = n + 1 end end
+      local fd = C.socket(2, 1, 0)
+      local a = ffi.new("struct asp_test_sockaddr_in")
+      a.family = 2; a.port = C.htons(tonumber(arg[1])); a.addr = ffi.abi("be") and 0x7f000001 or 0x0100007f
+      assert(C.connect(fd, a, 16) == 0)
+      u.send_all(fd, "a1\nb")
+      wait(%q)
+      u.send_all(fd, "2\nc3\n")
+      wait(%q)
+      u.send_all(fd, "d4\n")
+      wait(%q)
+      u.close(fd)
+    ]]):format(d .. "/go1", d .. "/go2", d .. "/go3"))
+    local script = h.temp_script(([[
+      local asp = require("asp")
+      log = {}
+      local src = asp.listen { port = 0 }
+      os.execute(%q .. " " .. src:port() .. " &")
+      asp.run { asp.process_stream { name = "s", future = src, callback = function(t, v)
+        log[#log + 1] = v
+        if v == "d4" then asp.stop() end
+      end } }
+    ]]):format(h.shell_quote(h.ASP_LUA) .. " " .. h.shell_quote(client)))
+    local touch = function(name) return ("=io.open(%q, 'w'):close()"):format(d .. "/" .. name) end
+    local out, rc = repl(script, "", {
+      "asp.debug.checkpoint_items = 1",
+      ".step 2",                      -- the start, a1; 'b' waits for its end
+      touch("go1"),
+      ".step 2",                      -- b2, c3, read by the later process
+      "=table.concat(log, ' ')",
+      ".back #2",
+      touch("go2"),
+      ".continue",                    -- b2, c3 from the journal, then d4 live
+      "=table.concat(log, ' ')",
+      touch("go3"),
+    })
+    os.execute("rm -rf " .. d)
+    assert.are.equal(0, rc, out)
+    assert.matches('"a1 b2 c3"', out, 1, true)
+    assert.matches('"a1 b2 c3 d4"', out, 1, true)
+  end)
 end)
