@@ -456,8 +456,9 @@ describe("asp.listen: unfinished lines", function()
       for i = 1, 30 do fds[i] = connect(); send(fds[i], "a line\n" .. mb) end
       local fd = connect(); send(fd, "ok\n"); u.close(fd)
       local limit = os.time() + 30
-      while not io.open(%q) and os.time() < limit do os.execute("sleep 0.05") end
-    ]]):format(dir .. "/done"))
+      -- until the server is done (or the test's directory is gone)
+      while not io.open(%q) and io.open(%q) and os.time() < limit do os.execute("sleep 0.05") end
+    ]]):format(dir .. "/done", dir))
     local out, err, rc = run(([[
       local src = asp.listen { port = 0, name = "srv", max_line = 2000000 }
       os.execute(%q .. " " .. src:port() .. " &")
