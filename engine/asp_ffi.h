@@ -110,6 +110,7 @@ typedef struct asp_line {
     const char *data;
     size_t len;
     int64_t arrival;
+    int32_t cut;     /* the peer stopped in the middle of it (an orderly close) */
 } asp_line;
 typedef struct asp_live asp_live;
 
@@ -134,6 +135,17 @@ int64_t asp_live_exit_status(const asp_live *l);
 int asp_live_exited(const asp_live *l);
 void asp_live_set_name(asp_live *l, const char *name);
 void asp_live_close(asp_live *l);
+/* Counts for asp.stats(): out[0] partial lines dropped (cut_lines), out[1]
+ * times accepting waited for descriptors (accept_waits), out[2] connections
+ * closed by asp-lua (dropped_connections). */
+void asp_live_counts(const asp_live *l, int64_t *out);
+/* format 1 (csv) or 2 (json): a line cut by a peer's close is dropped, not
+ * delivered as a line. */
+void asp_live_set_drop_cut(asp_live *l, int32_t format);
+/* Counts for asp.stats(): out[0] partial lines dropped (cut_lines), out[1]
+ * times accepting waited for descriptors (accept_waits), out[2] connections
+ * closed by asp-lua (dropped_connections). */
+void asp_live_counts(const asp_live *l, int64_t *out);
 /* JSON lines, flattened: an array or object token is followed by its n
  * elements (an object's as key, value pairs). type: 0 null, 1 false, 2 true,
  * 3 number, 4 string, 5 array, 6 object. */

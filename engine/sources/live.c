@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +29,13 @@
 #include "asp_ffi.h"
 #include "journal.h"
 #include "sched.h"
+#include "signals.h"
 #include "sources/lines.h"
 #include "time.h"
 
 #define READ_CHUNK (64u << 10)
 #define POLL_MS 20
+#define ROTATE_GRACE_MS 1000
 #define LINE_HEADER (sizeof(int64_t) + sizeof(uint32_t))
 
 enum { K_TCP, K_LISTEN, K_UDP, K_STDIN, K_EXEC, K_TAIL, K_WATCH };
@@ -49,6 +53,8 @@ struct conn {
     asp_live *owner;
     conn *next;
     asp_linebuf lb;      /* a line not ended yet */
+    size_t counted;      /* of lb.plen, in the owner's partial_total */
+    uint32_t id;         /* names it in the journal (0: a file's or a datagram's) */
     int closing;
 };
 
@@ -65,7 +71,8 @@ struct asp_live {
     char *rbuf;          /* read buffer shared by the source's handles */
     conn *conns;
     /* kind-specific */
-    uv_tcp_t server;
+    uv_poll_t server;    /* asp.listen: readiness of its own listening socket */
+    int lfd;
     uv_udp_t udp;
     uv_process_t proc;
     uv_timer_t timer;
@@ -88,6 +95,24 @@ struct asp_live {
     char name[200];      /* the source's name, for warnings */
     int32_t number;      /* its place among the sources made, for the journal */
     int held;            /* not reading: the journal replays its input */
+    /* asp.tail: a rotated-away file, followed until it has been quiet for
+     * ROTATE_GRACE_MS (its writer may not have reopened the path yet) */
+    int ofd;
+    int64_t opos, old_grew, gone_since;
+    conn oldpart;
+    uv_fs_event_t dirwatch; /* inotify on the file's directory: polls at once */
+    int has_dirwatch;
+    char *base;          /* the file's name in its directory */
+    /* counts for asp.stats() */
+    int pgid;            /* asp.exec: the child's process group, while it has members */
+    pid_t spawner;       /* the process that started it (not a forked checkpoint) */
+    int drop_cut;        /* 1 csv, 2 json: a line cut by a close is dropped */
+    int64_t cut_lines;   /* partial lines dropped (rotation, truncation, reset) */
+    int64_t accept_waits, accept_waiting; /* accept() failed: descriptors ran out */
+    int64_t conns_dropped; /* connections closed: over-long line, partial-lines bound */
+    size_t partial_total;  /* bytes of unfinished lines of all connections (asp.listen) */
+    uint32_t conn_seq;   /* the last connection id given */
+    conn *cur;           /* the connection whose bytes are being split */
 };
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
@@ -140,6 +165,25 @@ void asp_live_set_name(asp_live *l, const char *name)
     snprintf(l->name, sizeof l->name, "%s", name);
 }
 
+/* -- The journal's records of a source --------------------------------------
+ * A line record's source field names the source (bits 0-15) and the
+ * connection it came from (bits 16-29). Two more kinds travel as line
+ * records with a flag, so that journal.c stays as it is:
+ *   JPART: bytes appended to that connection's unfinished line;
+ *   JPOS:  a file source's position (int64 pos, uint64 ino, uint64 dev)
+ *          followed by its unfinished line.
+ * A resumed checkpoint thus takes back, with the lines, what the later
+ * process had read of an unfinished line, and where it was in a file
+ * (docs/sources.md, "Time travel and live sources"). */
+#define JID_MASK 0x3fffu
+#define JPART (1u << 30)
+#define JPOS (1u << 29)
+
+static int32_t jsrc(const asp_live *l, const conn *c, uint32_t flag)
+{
+    return (int32_t)(flag | ((c ? c->id & JID_MASK : 0u) << 16) | ((uint32_t)l->number & 0xffffu));
+}
+
 static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
 {
     uint32_t n32;
@@ -147,7 +191,7 @@ static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
         len--;
     /* In a REPL session every line is journaled as it arrives, so that time
      * travel into this live period can give it back (journal.h). */
-    asp_journal_line(l->number, arrival, data, len);
+    asp_journal_line(jsrc(l, l->cur, 0), arrival, data, len);
     if (l->qtail + LINE_HEADER + len > l->qcap) {
         if (l->qhead > 0) {
             memmove(l->q, l->q + l->qhead, l->qtail - l->qhead);
@@ -186,6 +230,21 @@ static int push_line_cb(void *ctx, const char *line, size_t len)
     return l->failed;
 }
 
+static void close_conn(asp_live *l, conn *c);
+static void bound_partials(asp_live *l, conn *c);
+
+/* asp.listen: one client's fault closes its connection, not the run. */
+static void drop_conn(asp_live *l, conn *c, const char *why)
+{
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s: closed that connection (its complete lines were delivered; "
+             "dropped_connections in asp.stats())", why);
+    warn(l, msg, "");
+    l->conns_dropped++;
+    c->lb.plen = 0;
+    close_conn(l, c);
+}
+
 /* Cuts data into lines (lines.c); what follows the last newline waits in c->lb. */
 static void take_bytes(asp_live *l, conn *c, const char *data, size_t n, int64_t arrival)
 {
@@ -193,7 +252,23 @@ static void take_bytes(asp_live *l, conn *c, const char *data, size_t n, int64_t
     if (l->failed)
         return;
     l->arrival = arrival;
+    l->cur = c;
     rc = asp_lines_take(&c->lb, data, n, l->max_line, push_line_cb, l);
+    if (c->lb.plen > 0 && c != &l->filepart && asp_journal_on()) {
+        size_t k = c->lb.plen < n ? c->lb.plen : n; /* the bytes of this chunk after its last newline */
+        asp_journal_line(jsrc(l, c, JPART), arrival, c->lb.part + c->lb.plen - k, k);
+    }
+    if (l->kind == K_LISTEN && c != &l->filepart) {
+        if (rc == ASP_LINES_TOO_LONG) {
+            char why[100];
+            snprintf(why, sizeof why, "a line is longer than %zu bytes (max_line)", l->max_line);
+            drop_conn(l, c, why);
+            return;
+        }
+        bound_partials(l, c);
+        if (rc == ASP_LINES_OK || c->closing)
+            return;
+    }
     if (rc == ASP_LINES_TOO_LONG) {
         char lim[32];
         snprintf(lim, sizeof lim, "%zu", l->max_line);
@@ -203,9 +278,35 @@ static void take_bytes(asp_live *l, conn *c, const char *data, size_t n, int64_t
     }
 }
 
+/* asp.listen: the unfinished lines of all its connections together are
+ * bounded by `buffer`, as its queue is (500 clients each holding 1 MB
+ * without a newline took 494 MB). Over it, the connection holding the most
+ * is closed, warned and counted. A buffer grown for a long line is given
+ * back once the line is complete. */
+static void bound_partials(asp_live *l, conn *c)
+{
+    l->partial_total = l->partial_total - c->counted + c->lb.plen;
+    c->counted = c->lb.plen;
+    if (c->lb.plen == 0 && c->lb.pcap > (64u << 10))
+        asp_linebuf_free(&c->lb);
+    while (l->partial_total > l->qmax) {
+        conn *big = c;
+        char why[200];
+        for (conn *o = l->conns; o; o = o->next)
+            if (o->lb.plen > big->lb.plen)
+                big = o;
+        if (big->closing || big->counted == 0)
+            break; /* cannot happen: the total counts open connections only */
+        snprintf(why, sizeof why, "the unfinished lines of all connections hold more than buffer = %zu bytes, "
+                 "%zu of them in this connection's", l->qmax, big->lb.plen);
+        drop_conn(l, big, why);
+    }
+}
+
 /* At the end of a connection, a last line without its newline is a line. */
 static void flush_part(asp_live *l, conn *c)
 {
+    l->cur = c;
     if (c->lb.plen > 0 && !l->failed)
         push_line(l, c->lb.part, c->lb.plen, asp_time_wall());
     c->lb.plen = 0;
@@ -286,6 +387,18 @@ const char *asp_live_error(const asp_live *l)
     return l->err;
 }
 
+void asp_live_set_drop_cut(asp_live *l, int32_t format)
+{
+    l->drop_cut = format;
+}
+
+void asp_live_counts(const asp_live *l, int64_t *out)
+{
+    out[0] = l->cut_lines;
+    out[1] = l->accept_waits;
+    out[2] = l->conns_dropped;
+}
+
 size_t asp_live_buffered(const asp_live *l)
 {
     return l->qtail - l->qhead;
@@ -300,6 +413,7 @@ static void free_live(asp_live *l)
     free(l->rbuf);
     free(l->path);
     asp_linebuf_free(&l->filepart.lb);
+    asp_linebuf_free(&l->oldpart.lb);
     free(l);
 }
 
@@ -346,6 +460,10 @@ static void close_conn(asp_live *l, conn *c)
     if (c->closing)
         return;
     c->closing = 1;
+    l->partial_total -= c->counted;
+    c->counted = 0;
+    if (l->cur == c)
+        l->cur = NULL;
     unlink_conn(l, c);
     c->h.handle.data = c;
     uv_close(&c->h.handle, on_conn_closed);
@@ -357,6 +475,7 @@ static conn *new_conn(asp_live *l)
     if (!c)
         return NULL;
     c->owner = l;
+    c->id = (++l->conn_seq & JID_MASK) ? (l->conn_seq & JID_MASK) : (++l->conn_seq & JID_MASK);
     c->next = l->conns;
     l->conns = c;
     return c;
@@ -410,6 +529,24 @@ void asp_live_resume(asp_live *l)
 
 static void reconnect_later(asp_live *l);
 
+/* libuv reports a reset that came with or after data as an end of input
+ * (EPOLLHUP after a short read: it never reads the error). The socket still
+ * holds the error, or is closed where an orderly end leaves it CLOSE_WAIT. */
+static int was_reset(conn *c)
+{
+    uv_os_fd_t fd;
+    int e = 0;
+    socklen_t len = sizeof e;
+    struct tcp_info ti;
+    if (uv_fileno(&c->h.handle, &fd) != 0)
+        return 0;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == 0 && e == ECONNRESET)
+        return 1;
+    len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_state == TCP_CLOSE;
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     conn *c = (conn *)stream;
@@ -420,6 +557,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
+    if (nread == UV_EOF && (l->kind == K_TCP || l->kind == K_LISTEN) && was_reset(c))
+        nread = UV_ECONNRESET;
     /* End of this connection. At its orderly end (EOF), a last line without
      * its newline is a line (over the network, with a warning: the peer may
      * have stopped mid-line). After a reset or another error the bytes of an
@@ -429,7 +568,16 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         char shown[400], msg[600];
         describe_part(c, shown, sizeof shown);
         if (nread == UV_EOF) {
-            if (l->kind == K_TCP || l->kind == K_LISTEN) {
+            if ((l->kind == K_TCP || l->kind == K_LISTEN) && l->drop_cut) {
+                /* A CSV or JSON record cut by the close may parse, with
+                 * its last field cut short, or fail and end the run: it
+                 * is dropped, warned and counted. */
+                snprintf(msg, sizeof msg, "the peer closed the connection in the middle of a line: "
+                         "dropped its %zu bytes (format = '%s'): ", c->lb.plen, l->drop_cut == 1 ? "csv" : "json");
+                warn(l, msg, shown);
+                l->cut_lines++;
+                c->lb.plen = 0;
+            } else if (l->kind == K_TCP || l->kind == K_LISTEN) {
                 snprintf(msg, sizeof msg, "the peer closed the connection in the middle of a line: "
                          "its %zu bytes are delivered as a line: ", c->lb.plen);
                 warn(l, msg, shown);
@@ -439,6 +587,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
             snprintf(msg, sizeof msg, "connection lost (%s) in the middle of a line: "
                      "dropped its %zu bytes: ", uv_strerror((int)nread), c->lb.plen);
             warn(l, msg, shown);
+            l->cut_lines++;
             c->lb.plen = 0;
         }
     } else if (nread != UV_EOF && !l->closing) {
@@ -457,8 +606,17 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         /* The stream ends once the process has exited too, so that its
          * status is known when the stream ends. */
         l->out_eof = 1;
-        if (!l->exited)
+        if (!l->exited && l->spawner != getpid()) {
+            /* Time travel: this process is a checkpoint forked after the
+             * child was started; the child's exit goes to the process that
+             * started it (gone, or another checkpoint), never here. */
+            warn(l, "the process was started before time travel: its output ended; ",
+                 "its exit status cannot be known in this process");
+            if (!uv_is_closing((uv_handle_t *)&l->proc))
+                close_handle(l, (uv_handle_t *)&l->proc);
+        } else if (!l->exited) {
             return;
+        }
     }
     end_source(l);
 }
@@ -497,11 +655,87 @@ static void forget_source(asp_live *l)
 }
 
 /* A journaled line, back into its source as if it had just arrived. */
+static void finish_old(asp_live *l);
+
+static conn *conn_by_id(asp_live *l, uint32_t id)
+{
+    if (id == 0)
+        return &l->filepart;
+    for (conn *c = l->conns; c; c = c->next)
+        if (c->id == id)
+            return c;
+    return NULL; /* accepted or connected by the later process: not here */
+}
+
+static int ignore_line(void *ctx, const char *line, size_t len)
+{
+    (void)ctx;
+    (void)line;
+    (void)len;
+    return 0;
+}
+
+/* A journaled file position (JPOS): the later process read the file to
+ * there; this one goes on from there, in the same file if it can. */
+static void replay_pos(asp_live *l, const char *data, size_t len)
+{
+    int64_t pos;
+    uint64_t ino, dev;
+    if (len < 24 || l->fd < 0)
+        return;
+    memcpy(&pos, data, 8);
+    memcpy(&ino, data + 8, 8);
+    memcpy(&dev, data + 16, 8);
+    if (ino != (uint64_t)l->ino || dev != (uint64_t)l->dev) {
+        struct stat st;
+        int fd = l->path ? open(l->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+        if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_ino != ino || (uint64_t)st.st_dev != dev) {
+            if (fd >= 0)
+                close(fd);
+            return; /* that file is gone from the path: the rotation is seen again */
+        }
+        finish_old(l);
+        close(l->fd);
+        l->fd = fd;
+        l->ino = st.st_ino;
+        l->dev = st.st_dev;
+    }
+    l->pos = pos;
+    l->filepart.lb.plen = 0;
+    asp_lines_take(&l->filepart.lb, data + 24, len - 24, SIZE_MAX, ignore_line, NULL);
+}
+
+/* A journaled line, back into its source as if it had just arrived; or
+ * the bytes of an unfinished line, or a file position (above). */
 static void replay_line(int32_t source, int64_t arrival, const char *data, size_t len)
 {
-    asp_live *l = source >= 0 && source < sources_made ? sources[source] : NULL;
-    if (l && !l->closing)
-        push_line(l, data, len, arrival);
+    uint32_t u = (uint32_t)source, number = u & 0xffffu, id = (u >> 16) & JID_MASK;
+    asp_live *l = (int32_t)number < sources_made ? sources[number] : NULL;
+    conn *c;
+    if (!l || l->closing)
+        return;
+    l->cur = NULL;
+    if (u & JPOS) {
+        replay_pos(l, data, len);
+        return;
+    }
+    c = conn_by_id(l, id);
+    if (u & JPART) {
+        if (c) {
+            asp_lines_take(&c->lb, data, len, SIZE_MAX, ignore_line, NULL);
+            if (l->kind == K_LISTEN)
+                bound_partials(l, c);
+        }
+        return;
+    }
+    if (c && c != &l->filepart) {
+        /* The line began with what this process had of it when it was
+         * forked; the journal gives it whole. */
+        c->lb.plen = 0;
+        if (l->kind == K_LISTEN)
+            bound_partials(l, c);
+    }
+    push_line(l, data, len, arrival);
 }
 
 /* A journaled end: the source ends where it ended in the original run. */
@@ -533,6 +767,9 @@ static void hold_sources(int on)
         if (on) {
             pause_reading(l);
             l->held = 1;
+            /* Connections made from now on must not take the ids that the
+             * later process gave to its own, which the journal names. */
+            l->conn_seq += (JID_MASK + 1) / 2;
         } else {
             l->held = 0;
             if (l->qtail - l->qhead < l->qmax)
@@ -557,12 +794,15 @@ asp_live *asp_live_new(int32_t max_buffer, int32_t max_line)
     l->item = -1;
     l->fail_item = -1;
     l->fd = -1;
+    l->ofd = -1;
+    l->lfd = -1;
     l->rbuf = malloc(READ_CHUNK);
     if (!l->rbuf) {
         free(l);
         return NULL;
     }
     l->filepart.owner = l;
+    l->oldpart.owner = l;
     if (register_source(l) != 0) {
         free(l->rbuf);
         free(l);
@@ -686,44 +926,117 @@ int asp_live_tcp(asp_live *l, const char *host, int32_t port, int32_t reconnect_
     return 0;
 }
 
-/* TCP server */
+/* TCP server
+ *
+ * Its own listening socket, accepted with accept4() on a uv_poll: when the
+ * descriptors run out (EMFILE), libuv's listener accepts and closes the
+ * waiting connections at once (its "EMFILE trick"), silently losing their
+ * lines. Here a connection that cannot be accepted stays in the kernel's
+ * backlog: a warning once per burst, counted in accept_waits, and accepting
+ * goes on every 20 ms or when a connection of the source closes. */
 
-static void on_connection(uv_stream_t *server, int status)
+static void accept_all(asp_live *l);
+
+static void on_listen_io(uv_poll_t *p, int status, int events)
 {
-    asp_live *l = server->data;
-    conn *c;
-    if (status < 0 || l->closing)
+    (void)status;
+    (void)events;
+    accept_all(p->data);
+}
+
+static void on_accept_retry(uv_timer_t *t)
+{
+    asp_live *l = t->data;
+    if (l->closing)
         return;
-    c = new_conn(l);
-    if (!c)
-        return;
-    uv_tcp_init(&l->s->loop, &c->h.tcp);
-    c->h.handle.data = l;
-    l->handles++;
-    if (uv_accept(server, &c->h.stream) != 0) {
-        close_conn(l, c);
-        return;
+    uv_poll_start(&l->server, UV_READABLE, on_listen_io);
+    accept_all(l);
+}
+
+static void accept_all(asp_live *l)
+{
+    while (!l->closing) {
+        conn *c;
+        int fd = accept(l->lfd, NULL, NULL); /* uv_tcp_open makes it non-blocking */
+        if (fd >= 0)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+        if (fd < 0) {
+            char msg[300];
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                if (!l->accept_waiting) {
+                    l->accept_waiting = 1;
+                    l->accept_waits++;
+                    snprintf(msg, sizeof msg, "cannot accept a connection (%s): it waits in the kernel's "
+                             "backlog until a descriptor is free (%lld time%s so far, accept_waits in asp.stats())",
+                             strerror(errno), (long long)l->accept_waits, l->accept_waits == 1 ? "" : "s");
+                    warn(l, msg, "");
+                }
+                uv_poll_stop(&l->server);
+                if (!l->has_timer) {
+                    uv_timer_init(&l->s->loop, &l->timer);
+                    l->timer.data = l;
+                    l->has_timer = 1;
+                    l->handles++;
+                }
+                uv_timer_start(&l->timer, on_accept_retry, 20, 0);
+                return;
+            }
+            snprintf(msg, sizeof msg, "cannot accept a connection: %s", strerror(errno));
+            warn(l, msg, "");
+            return;
+        }
+        if (l->accept_waiting) {
+            l->accept_waiting = 0;
+            warn(l, "accepting connections again: ", "descriptors are free");
+        }
+        c = new_conn(l);
+        if (!c) {
+            close(fd);
+            return;
+        }
+        uv_tcp_init(&l->s->loop, &c->h.tcp);
+        c->h.handle.data = l;
+        l->handles++;
+        if (uv_tcp_open(&c->h.tcp, fd) != 0) {
+            close(fd);
+            close_conn(l, c);
+            continue;
+        }
+        start_conn(l, c);
     }
-    start_conn(l, c);
 }
 
 int asp_live_listen(asp_live *l, const char *host, int32_t port, char *err, size_t errlen)
 {
-    int rc;
+    int one = 1;
+    socklen_t alen;
     l->kind = K_LISTEN;
     if (resolve(l, host, port, 1, err, errlen) != 0)
         return -1;
-    uv_tcp_init(&l->s->loop, &l->server);
+    alen = l->addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    l->lfd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (l->lfd < 0 || setsockopt(l->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(l->lfd, (const struct sockaddr *)&l->addr, alen) != 0 || listen(l->lfd, 128) != 0) {
+        snprintf(err, errlen, "cannot listen: %s", strerror(errno));
+        if (l->lfd >= 0)
+            close(l->lfd);
+        l->lfd = -1;
+        return -1;
+    }
+    if (uv_poll_init(&l->s->loop, &l->server, l->lfd) != 0) {
+        snprintf(err, errlen, "cannot listen: cannot poll");
+        close(l->lfd);
+        l->lfd = -1;
+        return -1;
+    }
     l->server.data = l;
     l->has_server = 1;
     l->handles++;
-    rc = uv_tcp_bind(&l->server, (const struct sockaddr *)&l->addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&l->server, 128, on_connection);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot listen: %s", uv_strerror(rc));
-        return -1;
-    }
+    uv_poll_start(&l->server, UV_READABLE, on_listen_io);
     return 0;
 }
 
@@ -733,8 +1046,10 @@ int32_t asp_live_port(asp_live *l)
     struct sockaddr_storage ss;
     int len = sizeof ss;
     int rc;
-    if (l->has_server)
-        rc = uv_tcp_getsockname(&l->server, (struct sockaddr *)&ss, &len);
+    if (l->has_server) {
+        socklen_t slen = sizeof ss;
+        rc = getsockname(l->lfd, (struct sockaddr *)&ss, &slen);
+    }
     else if (l->has_udp)
         rc = uv_udp_getsockname(&l->udp, (struct sockaddr *)&ss, &len);
     else
@@ -779,61 +1094,160 @@ int asp_live_udp(asp_live *l, const char *host, int32_t port, char *err, size_t 
     return 0;
 }
 
-/* Files: stdin when it is a file, asp.tail and the follow-mode watch. */
+/* Files: stdin when it is a file, asp.tail and the follow-mode watch.
+ *
+ * A file is read with pread() at the source's own position, never through
+ * the shared offset of its open file description: a forked checkpoint of a
+ * REPL session holds the same descriptor, and each process keeps its own
+ * place in the file (docs/sources.md, "Time travel and live sources"). */
 
-static void poll_file(asp_live *l)
+/* Reads fd from *pos to its end, or until reading pauses (the queue is
+ * full): 1 at the end, 0 when paused or ended, -1 on an error. */
+static int drain_raw(asp_live *l, int fd, int64_t *pos, conn *c)
 {
-    for (int rounds = 0; rounds < 16 && !l->paused && !l->ended; rounds++) {
-        ssize_t n = read(l->fd, l->rbuf, READ_CHUNK);
+    while (!l->paused && !l->ended && !l->closing) {
+        ssize_t n = pread(fd, l->rbuf, READ_CHUNK, (off_t)*pos);
         if (n > 0) {
-            l->pos += n;
-            take_bytes(l, &l->filepart, l->rbuf, (size_t)n, asp_time_wall());
+            *pos += n;
+            take_bytes(l, c, l->rbuf, (size_t)n, asp_time_wall());
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (l->fd_eof_ends) {
-            flush_part(l, &l->filepart);
-            end_source(l);
+        return n == 0 ? 1 : -1;
+    }
+    return 0;
+}
+
+/* In a REPL session: where the current file was read to, and its
+ * unfinished line (JPOS, above). */
+static void journal_pos(asp_live *l)
+{
+    char *rec;
+    size_t n = 3 * sizeof(int64_t) + l->filepart.lb.plen;
+    uint64_t ino = (uint64_t)l->ino, dev = (uint64_t)l->dev;
+    if (!asp_journal_on() || !(rec = malloc(n)))
+        return;
+    memcpy(rec, &l->pos, sizeof l->pos);
+    memcpy(rec + 8, &ino, 8);
+    memcpy(rec + 16, &dev, 8);
+    if (l->filepart.lb.plen)
+        memcpy(rec + 24, l->filepart.lb.part, l->filepart.lb.plen);
+    asp_journal_line(jsrc(l, NULL, JPOS), asp_time_wall(), rec, n);
+    free(rec);
+}
+
+static int drain(asp_live *l, int fd, int64_t *pos, conn *c)
+{
+    int64_t before = *pos;
+    int r = drain_raw(l, fd, pos, c);
+    if (*pos != before && fd == l->fd)
+        journal_pos(l);
+    return r;
+}
+
+/* A partial line that can never be completed (its file was truncated or
+ * rotated away for good): dropped, with a warning that shows it, and
+ * counted in the stream's cut_lines. Never delivered as if complete. */
+static void drop_cut(asp_live *l, conn *c, const char *why)
+{
+    char shown[400], msg[600];
+    if (c->lb.plen == 0)
+        return;
+    describe_part(c, shown, sizeof shown);
+    snprintf(msg, sizeof msg, "%s in the middle of a line: dropped its %zu bytes: ", why, c->lb.plen);
+    warn(l, msg, shown);
+    l->cut_lines++;
+    c->lb.plen = 0;
+}
+
+/* The rotated-away file is done with: its cut last line is dropped. */
+static void finish_old(asp_live *l)
+{
+    if (l->ofd < 0)
+        return;
+    drop_cut(l, &l->oldpart, "the rotated file ended");
+    close(l->ofd);
+    l->ofd = -1;
+    asp_linebuf_free(&l->oldpart.lb);
+}
+
+static void poll_tail(asp_live *l)
+{
+    struct stat cur, named;
+    int64_t now = asp_time_wall();
+    int r;
+    if (l->ofd >= 0) {
+        /* The old file first: its lines came before the new file's. */
+        int64_t before = l->opos;
+        r = drain(l, l->ofd, &l->opos, &l->oldpart);
+        if (r == 0)
+            return;
+        if (l->opos != before)
+            l->old_grew = now;
+        else if (now - l->old_grew >= (int64_t)ROTATE_GRACE_MS * 1000000)
+            finish_old(l);
+    }
+    r = drain(l, l->fd, &l->pos, &l->filepart);
+    if (r == 0)
+        return; /* paused: nothing switches before this file is read to its end */
+    if (fstat(l->fd, &cur) == 0 && (int64_t)cur.st_size < l->pos) {
+        /* Truncated (copytruncate): start again at its beginning. */
+        l->pos = 0;
+        drop_cut(l, &l->filepart, "the file was truncated");
+        drain(l, l->fd, &l->pos, &l->filepart);
+        return;
+    }
+    if (stat(l->path, &named) != 0) {
+        /* Deleted (or renamed away): what remains of the open file is
+         * read; then the source waits for the path to exist again. */
+        if (!l->gone_since)
+            l->gone_since = now;
+        if (!l->deleted && now - l->gone_since >= (int64_t)ROTATE_GRACE_MS * 1000000) {
+            /* Not at once: a rotation leaves the path empty for a moment. */
+            l->deleted = 1;
+            warn(l, "the file is gone: ", "reading what remains of it, then waiting for it to be created again");
+        }
+        return;
+    }
+    l->gone_since = 0;
+    if (named.st_ino != l->ino || named.st_dev != l->dev) {
+        /* Rotated: the file read so far (to its end, above) is followed
+         * for a while yet, its writer may still append to it; the new
+         * file at the path is read from its start. */
+        int fd = open(l->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0 || fstat(fd, &named) != 0 || !S_ISREG(named.st_mode)) {
+            if (fd >= 0)
+                close(fd);
             return;
         }
-        break;
-    }
-    if (l->kind == K_TAIL && !l->paused) {
-        struct stat cur, named;
-        if (fstat(l->fd, &cur) == 0 && (int64_t)cur.st_size < l->pos) {
-            /* Truncated: start again at its beginning. */
-            lseek(l->fd, 0, SEEK_SET);
-            l->pos = 0;
-            if (l->filepart.lb.plen > 0) {
-                char n[32];
-                snprintf(n, sizeof n, "%zu", l->filepart.lb.plen);
-                warn(l, "the file was truncated: dropped its unfinished last line of bytes: ", n);
-            }
-            l->filepart.lb.plen = 0;
-        } else if (stat(l->path, &named) != 0) {
-            /* Deleted (or renamed away): what remains of the open file is
-             * read; then the source waits for the path to exist again. */
-            if (!l->deleted) {
-                l->deleted = 1;
-                warn(l, "the file is gone: ", "reading what remains of it, then waiting for it to be created again");
-            }
-        } else if (named.st_ino != l->ino || named.st_dev != l->dev) {
-            /* Rotated: the old file is read to its end above; go on with the new one. */
-            int fd = open(l->path, O_RDONLY | O_CLOEXEC);
-            if (fd >= 0) {
-                flush_part(l, &l->filepart);
-                close(l->fd);
-                l->fd = fd;
-                l->pos = 0;
-                l->ino = named.st_ino;
-                l->dev = named.st_dev;
-                if (l->deleted) {
-                    l->deleted = 0;
-                    warn(l, "the file exists again: ", "reading it from its start");
-                }
-            }
+        finish_old(l); /* a second rotation within the grace: drained above */
+        l->ofd = l->fd;
+        l->opos = l->pos;
+        l->old_grew = now;
+        l->oldpart.lb = l->filepart.lb;
+        memset(&l->filepart.lb, 0, sizeof l->filepart.lb);
+        l->fd = fd;
+        l->pos = 0;
+        l->ino = named.st_ino;
+        l->dev = named.st_dev;
+        if (l->deleted) {
+            l->deleted = 0;
+            warn(l, "the file exists again: ", "reading it from its start");
         }
+        drain(l, l->fd, &l->pos, &l->filepart);
+    }
+}
+
+static void poll_file(asp_live *l)
+{
+    if (l->kind == K_TAIL) {
+        poll_tail(l);
+        return;
+    }
+    if (drain(l, l->fd, &l->pos, &l->filepart) != 0 && l->fd_eof_ends) {
+        flush_part(l, &l->filepart); /* a file's last line needs no newline */
+        end_source(l);
     }
 }
 
@@ -857,22 +1271,77 @@ static int start_polling(asp_live *l, uint64_t ms)
     return uv_timer_start(&l->timer, on_poll, 0, ms);
 }
 
+/* inotify (through libuv) on the file's directory: a write, a rename or a
+ * new file at the path polls at once, rather than at the next 20 ms tick.
+ * The tick stays, as the fallback where inotify is missing or misses. */
+static void on_dir_event(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+    asp_live *l = h->data;
+    (void)events;
+    if (status < 0 || l->closing || l->held)
+        return;
+    if (filename && strcmp(filename, l->base) != 0 && l->ofd < 0)
+        return;
+    /* At once: a file rotated within a few ms must be opened before it is
+     * moved away (a poll costs a pread, an fstat and a stat). */
+    poll_file(l);
+}
+
+static void watch_dir(asp_live *l)
+{
+    char *dir = strdup(l->path), *slash;
+    if (!dir)
+        return;
+    slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if (uv_fs_event_init(&l->s->loop, &l->dirwatch) == 0) {
+        l->dirwatch.data = l;
+        l->has_dirwatch = 1;
+        l->handles++;
+        if (uv_fs_event_start(&l->dirwatch, on_dir_event, dir, 0) != 0)
+            close_handle(l, (uv_handle_t *)&l->dirwatch);
+    }
+    free(dir);
+}
+
 int asp_live_tail(asp_live *l, const char *path, int64_t offset, char *err, size_t errlen)
 {
     struct stat st;
+    char *slash;
     l->kind = K_TAIL;
     l->path = strdup(path);
-    l->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (!l->path || l->fd < 0 || fstat(l->fd, &st) != 0) {
+    if (!l->path) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    slash = strrchr(l->path, '/');
+    l->base = slash ? slash + 1 : l->path;
+    /* O_NONBLOCK: a FIFO without a writer would block open() forever. */
+    l->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (l->fd < 0 || fstat(l->fd, &st) != 0) {
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "cannot follow: not a regular file (%s)",
+                 S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO: read it with asp.stdin or asp.exec { \"cat\", path }" : "a device or socket");
         return -1;
     }
     l->ino = st.st_ino;
     l->dev = st.st_dev;
     l->pos = offset < 0 ? (int64_t)st.st_size : offset;
-    lseek(l->fd, (off_t)l->pos, SEEK_SET);
     asp_live_begin(l);
-    return start_polling(l, POLL_MS);
+    if (start_polling(l, POLL_MS) != 0) {
+        snprintf(err, errlen, "cannot poll");
+        return -1;
+    }
+    watch_dir(l);
+    return 0;
 }
 
 int asp_live_watch(asp_live *l, const char *path, char *err, size_t errlen)
@@ -903,6 +1372,9 @@ int asp_live_stdin(asp_live *l, char *err, size_t errlen)
             return -1;
         }
         l->fd_eof_ends = 1;
+        l->pos = lseek(l->fd, 0, SEEK_CUR);
+        if (l->pos < 0)
+            l->pos = 0;
         asp_live_begin(l);
         return start_polling(l, 1);
     }
@@ -939,6 +1411,12 @@ static void on_exit_proc(uv_process_t *p, int64_t status, int signal)
     asp_live *l = p->data;
     l->exit_status = signal ? -signal : status;
     l->exited = 1;
+    /* Its group lives on while a grandchild does: ended when the source
+     * closes. An empty group is forgotten (its id may be reused). */
+    if (kill(-l->pgid, 0) != 0) {
+        asp_signals_untrack_group(l->pgid);
+        l->pgid = 0;
+    }
     close_handle(l, (uv_handle_t *)p);
     if (l->out_eof)
         end_source(l);
@@ -970,6 +1448,9 @@ int asp_live_exec(asp_live *l, const char *const *argv, char *err, size_t errlen
     o.stdio = stdio;
     o.stdio_count = 3;
     o.exit_cb = on_exit_proc;
+    /* setsid() in the child: its own process group, which the run ends as
+     * a whole (its grandchildren too) when it stops. */
+    o.flags = UV_PROCESS_DETACHED;
     l->proc.data = l;
     rc = uv_spawn(&l->s->loop, &l->proc, &o);
     if (rc != 0) {
@@ -982,6 +1463,9 @@ int asp_live_exec(asp_live *l, const char *const *argv, char *err, size_t errlen
     }
     l->has_proc = 1;
     l->handles++;
+    l->pgid = l->proc.pid;
+    l->spawner = getpid();
+    asp_signals_track_group(l->pgid);
     asp_live_begin(l);
     start_conn(l, c);
     return 0;
@@ -1002,19 +1486,43 @@ int asp_live_exited(const asp_live *l)
  * is closed first, so libuv no longer waits for it. */
 static void reap(asp_live *l)
 {
-    int pid = l->proc.pid, st;
+    int pid = l->exited ? 0 : l->proc.pid, st, i, grace;
     struct timespec ts = { 0, 5 * 1000 * 1000 };
-    if (pid <= 0)
+    if (l->spawner != getpid()) {
+        /* A checkpoint resumed by time travel: the child is not its own
+         * (no waitpid), but the run that reads it is over. */
+        if (l->pgid > 0 && !l->out_eof)
+            kill(-l->pgid, SIGTERM);
         return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 200; i++) {
-        pid_t r = waitpid(pid, &st, WNOHANG);
-        if (r == pid || (r < 0 && errno != EINTR))
-            return; /* reaped (or already reaped by libuv) */
+    }
+    if (pid > 0)
+        kill(pid, SIGTERM);
+    if (l->pgid > 0)
+        kill(-l->pgid, SIGTERM); /* the grandchildren too */
+    /* Up to 1 s for the child, then up to 100 ms for the rest of its
+     * group (kill(-pgid, 0) also sees zombies that a container's init
+     * does not reap: not worth a longer wait). */
+    for (i = 0, grace = 0; i < 200 && grace < 20; i++) {
+        if (pid > 0) {
+            pid_t r = waitpid(pid, &st, WNOHANG);
+            if (r == pid || (r < 0 && errno != EINTR))
+                pid = 0; /* reaped (or already reaped by libuv) */
+        }
+        if (pid <= 0 && (l->pgid <= 0 || kill(-l->pgid, 0) != 0))
+            break;
+        if (pid <= 0)
+            grace++;
         nanosleep(&ts, NULL);
     }
-    kill(pid, SIGKILL);
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    if (l->pgid > 0) {
+        kill(-l->pgid, SIGKILL);
+        asp_signals_untrack_group(l->pgid);
+        l->pgid = 0;
+    }
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
     }
 }
 
@@ -1031,18 +1539,27 @@ void asp_live_close(asp_live *l)
         close(l->fd);
         l->fd = -1;
     }
+    if (l->ofd >= 0) {
+        close(l->ofd);
+        l->ofd = -1;
+    }
+    if (l->has_dirwatch)
+        close_handle(l, (uv_handle_t *)&l->dirwatch);
     while (l->conns)
         close_conn(l, l->conns);
-    if (l->has_server)
-        close_handle(l, (uv_handle_t *)&l->server);
+    if (l->has_server) {
+        close_handle(l, (uv_handle_t *)&l->server); /* stops polling at once */
+        close(l->lfd);
+        l->lfd = -1;
+    }
     if (l->has_udp)
         close_handle(l, (uv_handle_t *)&l->udp);
     if (l->has_timer)
         close_handle(l, (uv_handle_t *)&l->timer);
-    if (l->has_proc && !l->exited) {
+    if (l->has_proc && !l->exited)
         close_handle(l, (uv_handle_t *)&l->proc);
+    if (l->has_proc)
         reap(l);
-    }
     if (l->handles == 0) {
         free_live(l);
         return;

@@ -119,6 +119,42 @@ function Source:reject(msg)
   error(msg, 0)
 end
 
+-- Faults counted by the source (docs/errors.md), for asp.stats(): only the
+-- non-zero ones, so that a clean run's entries stay as they were.
+local counts_out = ffi.new("int64_t[3]")
+function Source:counts()
+  local t = {}
+  if self.cut_n and self.cut_n > 0 then t.cut_lines = self.cut_n end
+  if self.l ~= nil then
+    C.asp_live_counts(self.l, counts_out)
+    self.last_counts = { tonumber(counts_out[0]), tonumber(counts_out[1]), tonumber(counts_out[2]) }
+  end
+  local c = self.last_counts
+  if c then
+    if c[1] > 0 then t.cut_lines = (t.cut_lines or 0) + c[1] end
+    if c[2] > 0 then t.accept_waits = c[2] end
+    if c[3] > 0 then t.dropped_connections = c[3] end
+  end
+  return t
+end
+
+-- Faults counted by the source (docs/errors.md), for asp.stats(): only the
+-- non-zero ones, so that a clean run's entries stay as they were.
+local counts_out = ffi.new("int64_t[3]")
+function Source:counts()
+  if self.l ~= nil then
+    C.asp_live_counts(self.l, counts_out)
+    self.last_counts = { tonumber(counts_out[0]), tonumber(counts_out[1]), tonumber(counts_out[2]) }
+  end
+  local c, t = self.last_counts, {}
+  if c then
+    if c[1] > 0 then t.cut_lines = c[1] end
+    if c[2] > 0 then t.accept_waits = c[2] end
+    if c[3] > 0 then t.dropped_connections = c[3] end
+  end
+  return t
+end
+
 function Source:skipped()
   return (self.dec and self.dec.skipped or 0) + self.skipped_n
 end
@@ -146,6 +182,7 @@ function Source:_open()
     if l == nil then error(self.name .. ": out of memory", 0) end
     self.l = l
     C.asp_live_set_name(l, self.name)
+    self:set_drop_cut(l)
     local rc = self.start(self, l)
     if rc ~= 0 then
       C.asp_live_close(l)
@@ -157,6 +194,13 @@ function Source:_open()
   end
   self.fail_id = sched.new_item(FAIL, self)
   C.asp_live_set_fail_item(self.l, self.fail_id)
+end
+
+-- A CSV or JSON line cut by a peer's close is dropped (warned, counted),
+-- never decoded: it may parse with its last field cut short, or fail and
+-- end the run.
+function Source:set_drop_cut(l)
+  if self.format ~= "lines" then C.asp_live_set_drop_cut(l, self.format == "csv" and 1 or 2) end
 end
 
 function Source:_arm(id, order)
@@ -205,6 +249,8 @@ end
 
 function Source:_close()
   if self.l ~= nil then
+    self:counts() -- kept for asp.stats() after the run
+    self:counts() -- kept for asp.stats() after the run
     ffi.gc(self.l, nil)
     C.asp_live_set_fail_item(self.l, -1)
     C.asp_live_close(self.l)
@@ -325,6 +371,7 @@ local function bound(fname, opts, fn)
   self.l = ffi.gc(l, C.asp_live_close)
   self.name = opts.name or (fname .. " " .. host .. ":" .. C.asp_live_port(l))
   C.asp_live_set_name(l, self.name)
+  self:set_drop_cut(l)
   return self
 end
 

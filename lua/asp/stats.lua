@@ -28,6 +28,9 @@ function M.stats(...)
     if type(f) == "table" and f.exec then
       streams[i].exit_status, streams[i].exit_signal = f.exit_status, f.exit_signal
     end
+    if type(f) == "table" and type(f.counts) == "function" then
+      for k, v in pairs(f:counts()) do streams[i][k] = v end -- live faults (docs/errors.md)
+    end
   end
   local wall0 = C.asp_sched_run_wall_start(S)
   local now = C.asp_sched_now(S)
