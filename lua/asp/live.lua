@@ -95,7 +95,14 @@ local function decode(self, data, len, arrival)
     return t, v
   else -- csv: the line and its newline go through the push parser
     local p = self.parser
+    self.lineno = self.lineno + 1
     local rc = C.asp_csv_feed(p, data, len, used_out)
+    if rc == 1 and used_out[0] < len then
+      -- A lone CR ends a CSV record (as in files), but live lines end at
+      -- LF: the rest of the line would be lost, so the line is refused.
+      return self:reject(("line %d: a CR inside the line ends its CSV record early (live lines end at LF): %s"):format(
+        self.lineno, show(data, len)))
+    end
     if rc == 0 then rc = C.asp_csv_feed(p, NL, 1, used_out) end
     if rc == 0 then return false end -- a quoted field goes on on the next line
     if rc < 0 then

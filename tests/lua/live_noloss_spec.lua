@@ -524,3 +524,18 @@ describe("asp.listen: unfinished lines", function()
     assert.matches("srv: warning: a line is longer than 10 bytes (max_line): closed that connection", err, 1, true)
   end)
 end)
+
+describe("a live CSV line with a CR inside", function()
+  it("is refused with its line number (skip counts it), never cut silently", function()
+    local got = {}
+    local err = h.pcall_err(asp.run, { asp.process_stream{ callback = function(_, v) got[#got + 1] = v.a end,
+      future = asp.exec{ "printf", "a,b\\n1,2\\nx\\ry,3\\n4,5\\n", format = "csv", header = true } } })
+    assert.matches("line 3: a CR inside the line ends its CSV record early", err, 1, true)
+    assert.same({ 1 }, got)
+    got = {}
+    local src = asp.exec{ "printf", "a,b\\n1,2\\nx\\ry,3\\n4,5\\n", format = "csv", header = true, on_error = "skip" }
+    asp.run({ asp.process_stream{ future = src, callback = function(_, v) got[#got + 1] = v.a end } })
+    assert.same({ 1, 4 }, got)
+    assert.are.equal(1, src:skipped())
+  end)
+end)
