@@ -23,6 +23,8 @@ local asp = {
   timer = timer.timer,
   process_stream = stream.process_stream,
   debug = require("asp.debug"),
+  window = require("asp.window").window,
+  bars = require("asp.bars").bars,
 }
 
 -- asp.time(s | n | t | nil) -> Time
