@@ -24,6 +24,8 @@ local asp = {
   process_stream = stream.process_stream,
   debug = require("asp.debug"),
   test = require("asp.test"),
+  window = require("asp.window").window,
+  bars = require("asp.bars").bars,
 }
 
 -- asp.time(s | n | t | nil) -> Time
