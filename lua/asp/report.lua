@@ -1,0 +1,2 @@
+-- stub
+return { report = function() end }
