@@ -4,12 +4,14 @@
 --   asp-lua examples/backtest.lua [file.csv[.gz]] [fills.csv]   (default examples/data/quotes.csv)
 --   asp-lua --report report.html examples/backtest.lua   the same, with a report (docs/results.md)
 -- It records the series "equity" (the P&L of all books marked to their last
--- price) and "position", and writes its fills to fills.csv.
+-- price) and "position", and writes its fills to a CSV (default
+-- $TMPDIR/backtest-fills.csv, so that running it leaves nothing behind here).
 --   big files: asp-lua scripts/gen-trades.lua /tmp/big.csv 10000000
 local asp = require("asp")
 
 local path = arg[1] or "examples/data/quotes.csv"
-local fills = asp.writer(arg[2] or "fills.csv", { columns = { "time", "sym", "qty", "price" } })
+local fills_path = arg[2] or (os.getenv("TMPDIR") or "/tmp") .. "/backtest-fills.csv"
+local fills = asp.writer(fills_path, { columns = { "time", "sym", "qty", "price" } })
 local equity, position = 0, 0 -- sum over books of cash + position * last, and of positions
 local FAST, SLOW = 5, 20
 
