@@ -51,8 +51,13 @@ describe("asp.record", function()
     local t = T0
     for i = 1, N do asp.record("spec.big", i * 0.5, t) end
     local per_point = (rss_kb() - before) * 1024 / N
-    -- 10 M points: 160 MB.
-    assert.is_true(per_point < 20, ("%.1f bytes/point"):format(per_point))
+    -- 10 M points: 160 MB. Under AddressSanitizer realloc copies and the
+    -- shadow memory counts too: there only the arrays' size is checked.
+    local s = require("asp.series").get("spec.big")
+    assert.is_true(s.cap * 16 <= 2 * 16 * N)
+    if not h.ASP_LUA:find("/asan/", 1, true) then
+      assert.is_true(per_point < 20, ("%.1f bytes/point"):format(per_point))
+    end
     local n = 0
     for _ in asp.series("spec.big") do n = n + 1 end
     assert.are.equal(N, n)
