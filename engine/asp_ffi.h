@@ -163,4 +163,41 @@ void asp_json_free(asp_json *j);
 int32_t asp_json_decode(asp_json *j, const char *s, size_t len);
 const asp_json_tok *asp_json_tokens(const asp_json *j);
 const char *asp_json_error(const asp_json *j);
+
+/* -- Results (engine/writer.c, engine/series.c) -- */
+
+/* format: 0 CSV, 1 JSON lines; append: 0 temp file + rename at commit, 1
+ * append to the file itself. Field calls return 0, or -1 with the message
+ * in asp_writer_error (the writer is then failed for good); a string field,
+ * -2 when JSON cannot hold it (not UTF-8): the row is then dropped. */
+typedef struct asp_writer asp_writer;
+asp_writer *asp_writer_open(const char *path, int32_t format, int32_t append, char *err, size_t errlen);
+int asp_writer_column(asp_writer *w, int32_t i, const char *name, size_t len);
+int asp_writer_header(asp_writer *w);
+int asp_writer_num(asp_writer *w, int32_t col, double v);
+int asp_writer_str(asp_writer *w, int32_t col, const char *s, size_t len);
+int asp_writer_bool(asp_writer *w, int32_t col, int32_t b);
+int asp_writer_time(asp_writer *w, int32_t col, int64_t ns, int32_t as_ns);
+int asp_writer_end_row(asp_writer *w);
+void asp_writer_cancel_row(asp_writer *w);
+void asp_writer_set_flush(asp_writer *w, int64_t interval_ns);
+int asp_writer_flush(asp_writer *w, int32_t sync);
+int asp_writer_commit(asp_writer *w);
+void asp_writer_abort(asp_writer *w, int32_t keep);
+const char *asp_writer_error(const asp_writer *w);
+const char *asp_writer_temp(const asp_writer *w);
+const char *asp_writer_key(const asp_writer *w);
+int64_t asp_writer_rows(const asp_writer *w);
+void asp_writer_free(asp_writer *w);
+
+/* A numeric series: n points, t[i] ns and v[i], capacity cap. */
+typedef struct asp_series {
+    int64_t *t;
+    double *v;
+    int64_t n;
+    int64_t cap;
+} asp_series;
+asp_series *asp_series_new(void);
+int asp_series_grow(asp_series *s);
+void asp_series_free(asp_series *s);
 #endif

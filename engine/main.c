@@ -44,6 +44,8 @@ static void usage(FILE *out)
         "  --progress  show the progress of long replays on stderr (default: when it is a terminal)\n"
         "  --no-progress  never show it\n"
         "  --stats     print asp.stats() of the last run on stderr at exit\n"
+        "  --record out.csv   write every series (asp.record) to out.csv at exit\n"
+        "  --report out.html  write the run's report (docs/results.md) at exit\n"
         "  --backtest  every asp.run is a backtest (live = false): it never waits for the\n"
         "              wall clock and ends after the last past event\n"
         "  -h          print this help\n"
@@ -165,6 +167,20 @@ static const char *find_busted(void)
     return NULL;
 }
 
+/* --record and --report: written by lua/asp/report.lua after the script. */
+static int write_results(lua_State *L, const char *record, const char *report_path)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "asp.report");
+    if (report(L, asp_docall(L, 1, 1)) != 0)
+        return 1;
+    lua_getfield(L, -1, "at_exit");
+    lua_remove(L, -2);
+    lua_pushstring(L, record);
+    lua_pushstring(L, report_path);
+    return report(L, asp_docall(L, 2, 0));
+}
+
 struct smain {
     int argc;
     char **argv;
@@ -177,6 +193,7 @@ static int pmain(lua_State *L)
     char **argv = s->argv;
     int argc = s->argc;
     int script = 0, interactive = 0, ran_code = 0, show_stats = 0;
+    const char *record = NULL, *report_path = NULL;
     int i;
 
     lua_gc(L, LUA_GCSTOP, 0);
@@ -220,6 +237,13 @@ static int pmain(lua_State *L)
                 s->status = 1;
                 return 0;
             }
+        } else if (strcmp(a, "--record") == 0 || strcmp(a, "--report") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "%s: '%s' needs a file name\n", progname, a);
+                s->status = 1;
+                return 0;
+            }
+            *(a[4] == 'c' ? &record : &report_path) = argv[++i];
         } else if (strcmp(a, "--stats") == 0) {
             show_stats = 1;
         } else if (strcmp(a, "-v") == 0) {
@@ -242,6 +266,10 @@ static int pmain(lua_State *L)
             s->status = 1;
         if (show_stats)
             report(L, luaL_dostring(L, "require('asp.stats').report()"));
+        /* Results of a script that failed would be partial: none then. */
+        if (s->status == 0 && !interactive && (record || report_path) &&
+            write_results(L, record, report_path) != 0)
+            s->status = 1;
         if (s->status != 0)
             return 0;
     }

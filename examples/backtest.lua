@@ -1,11 +1,18 @@
 -- A backtest over a CSV of quotes and trades: a moving-average crossover on
 -- each symbol's quotes, filled at the next quote, marked to the last trade.
 --
---   asp-lua examples/backtest.lua [file.csv[.gz]]   (default examples/data/quotes.csv)
+--   asp-lua examples/backtest.lua [file.csv[.gz]] [fills.csv]   (default examples/data/quotes.csv)
+--   asp-lua --report report.html examples/backtest.lua   the same, with a report (docs/results.md)
+-- It records the series "equity" (the P&L of all books marked to their last
+-- price) and "position", and writes its fills to a CSV (default
+-- $TMPDIR/backtest-fills.csv, so that running it leaves nothing behind here).
 --   big files: asp-lua scripts/gen-trades.lua /tmp/big.csv 10000000
 local asp = require("asp")
 
 local path = arg[1] or "examples/data/quotes.csv"
+local fills_path = arg[2] or (os.getenv("TMPDIR") or "/tmp") .. "/backtest-fills.csv"
+local fills = asp.writer(fills_path, { columns = { "time", "sym", "qty", "price" } })
+local equity, position = 0, 0 -- sum over books of cash + position * last, and of positions
 local FAST, SLOW = 5, 20
 
 local books = {}
@@ -26,6 +33,7 @@ end
 
 local function on_row(t, row)
   local b = book(row.sym)
+  equity = equity + b.position * (row.price - (b.last or row.price))
   b.last = row.price
   if row.kind ~= "quote" then return end
   b.n = b.n + 1
@@ -33,10 +41,14 @@ local function on_row(t, row)
   if b.n < SLOW then return end
   local want = mean(b.prices, b.n, FAST) > mean(b.prices, b.n, SLOW) and 1 or 0
   if want ~= b.position then
+    fills:write({ t, row.sym, want - b.position, row.price })
+    position = position + want - b.position
     b.cash = b.cash - (want - b.position) * row.price
     b.position = want
     b.trades = b.trades + 1
   end
+  asp.record("equity", equity)
+  asp.record("position", position)
 end
 
 asp.run {

@@ -69,4 +69,11 @@ do
   asp.stats = require("asp.stats").stats
 end
 
+-- Results (docs/results.md): writers, series, the report.
+do
+  local series = require("asp.series")
+  asp.writer, asp.record, asp.series = require("asp.writer").writer, series.record, series.series
+  asp.report = require("asp.report").report
+end
+
 return asp

@@ -483,7 +483,9 @@ end
 -- What asp.run returns (and asp.stats shows), made as the run ends.
 M.last_result = nil
 
-local function finish_run()
+-- failed: the run ends with an error or an interrupt (cleanups read M.run_failed).
+local function finish_run(failed)
+  M.run_failed = failed or false
   M.last_wall_end = C.asp_time_wall()
   M.last_result = {
     last_time = Time(C.asp_sched_now(S)),
@@ -496,7 +498,12 @@ local function finish_run()
   M.live_open = C.asp_sched_live_sources(S)
   M.backtest, pasts_open, last_past_ns = false, 0, nil
   C.asp_sched_clear(S)
-  for i = 1, #M.cleanups do M.cleanups[i]() end
+  -- A cleanup may return an error message (a results file it could not
+  -- commit): asp.run raises the first one when the run itself succeeded.
+  for i = 1, #M.cleanups do
+    local e = M.cleanups[i]()
+    if e and not failed and not M.cleanup_error then M.cleanup_error = e end
+  end
   items = {}
   running_run, stopping, current, current_ctx = false, false, nil, nil
   -- A finalizer that failed after the run's result was taken (while the
@@ -506,6 +513,12 @@ local function finish_run()
   if late and not late.taken then
     pcall(io.stderr.write, io.stderr, late.message .. "\n")
   end
+end
+
+local function raise_cleanup_error()
+  local e = M.cleanup_error
+  M.cleanup_error = nil
+  if e then error(e, 0) end
 end
 
 -- Interactive mode (the REPL): asp.run sets the run up and returns with it
@@ -527,8 +540,9 @@ function M.resume(budget, pause_after)
   if ok and gc_failure then ok, r = false, gc_failure; gc_failure.taken = true end
   if ok and r == PAUSED then return "paused" end
   if ok and r == -2 then return "interrupted" end
-  finish_run()
+  finish_run(not ok)
   if not ok then error(error_text(r), 0) end
+  raise_cleanup_error()
   return "finished"
 end
 
@@ -639,12 +653,13 @@ function M.run(tasks, opts)
     local sig = C.asp_signals_received()
     local items = tonumber(C.asp_sched_items(S))
     local at = time.format_ns(C.asp_sched_now(S))
-    finish_run()
+    finish_run(true)
     error(("asp.run: interrupted by %s at %s after %d items"):format(
       SIGNAL_NAMES[sig] or ("signal " .. sig), at, items), 2)
   end
-  finish_run()
+  finish_run(not ok)
   if not ok then error(error_text(err), 0) end
+  raise_cleanup_error()
   return M.last_result
 end
 
