@@ -1,25 +1,44 @@
-# asp-lua — build, test, demo.
+# asp-lua — build, test, install.
 #
-#   make          build build/asp-lua (installs missing Debian packages first)
-#   make test     build and run every test (cmocka + busted); ends "N passed, M failed"
-#   make demo     build and run examples/crossing.lua
+#   make          build build/asp-lua (never touches the system)
+#   make deps     install the Debian packages needed to build and test (apt-get)
+#   make test     make deps, build, then run every test (cmocka + busted); ends "N passed, M failed"
+#   make check    the same tests without make deps (for builds whose dependencies are in place)
+#   make test-slow  the slow specs (tests/slow: out of memory under ulimit -v)
+#   make demo     make deps, build and run examples/crossing.lua
 #   make asan     the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make valgrind the tests under valgrind memcheck
 #   make fuzz     each libFuzzer target for FUZZ_SECONDS (60) seconds
+#   make install  build/asp-lua and its man page into $(DESTDIR)$(PREFIX); make uninstall
 #   make clean
+#
+# The usual variables are honoured: CC, CPPFLAGS, CFLAGS and LDFLAGS are added
+# after the project's own flags (so `CFLAGS=-O0` wins over the default -O2, and
+# a distribution's flags keep our warnings); WERROR= builds without -Werror;
+# PREFIX (/usr/local), BINDIR, MANDIR and DESTDIR place `make install`.
 
 BUILD   ?= build
 CC      ?= cc
 LUAJIT  ?= luajit
 SAN     ?=
 OPT     ?= -O2
+WERROR  ?= -Werror
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+INSTALL ?= install
 
 PKGS    := luajit libuv zlib jansson libedit
-WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+WARN    := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Werror=implicit-function-declaration -Wformat=2 -Wno-format-nonliteral
-CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) $(SAN) \
-             -iquote engine -iquote $(BUILD)/gen $(shell pkg-config --cflags $(PKGS))
+# Evaluated where used (=, not :=): `make deps` may install pkg-config and the
+# libraries only after this file was read.
+ASP_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -iquote engine -iquote $(BUILD)/gen \
+               $(shell pkg-config --cflags $(PKGS))
+ASP_CFLAGS = -std=c11 $(WARN) $(OPT) -g
+ALL_CFLAGS = $(ASP_CPPFLAGS) $(CPPFLAGS) $(ASP_CFLAGS) $(CFLAGS) $(SAN)
+# Header dependencies of each object, written next to it (build/obj/**/*.d).
+DEPFLAGS = -MMD -MP
 # -E exports the engine's functions, which the Lua side reaches through ffi.C.
 LDFLAGS_ALL = $(SAN) -Wl,-E $(LDFLAGS)
 LIBS    = $(shell pkg-config --libs $(PKGS)) -lm
@@ -29,44 +48,62 @@ ENGINE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(ENGINE_SRC))
 LUA_SRC    := $(shell find lua -name '*.lua' 2>/dev/null)
 C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c)) \
               $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/test_fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
-DEPS_STAMP := $(BUILD)/.deps-installed
 
-.PHONY: all deps test demo asan valgrind fuzz fuzz-run clean
+.PHONY: all deps check test test-slow demo asan valgrind fuzz fuzz-run install uninstall clean
 all: $(BUILD)/asp-lua
 
-deps: $(DEPS_STAMP)
-$(DEPS_STAMP): scripts/install-deps.sh
+# The targets that must work on a fresh machine (the README's `make demo` and
+# `make test`, CI) install the dependencies first, then build in a second
+# make, which reads this file again with pkg-config and the libraries there.
+deps:
 	@sh scripts/install-deps.sh
-	@mkdir -p $(BUILD) && touch $@
 
-$(BUILD)/gen/modules.gen.c: $(LUA_SRC) engine/asp_ffi.h scripts/embed-lua.sh | $(DEPS_STAMP)
+$(BUILD)/gen/modules.gen.c: $(LUA_SRC) engine/asp_ffi.h scripts/embed-lua.sh
 	@sh scripts/embed-lua.sh $(LUAJIT) $(BUILD)/gen
 
-$(BUILD)/obj/%.o: %.c $(wildcard engine/*.h engine/*/*.h) | $(DEPS_STAMP)
+# An object whose .d is missing (a build from before -MMD) is rebuilt too.
+$(BUILD)/obj/%.o: %.c $(BUILD)/obj/%.d
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/obj/modules.gen.o: $(BUILD)/gen/modules.gen.c engine/engine.h
+# The generated file includes engine.h; its .d says so after the first build.
+$(BUILD)/obj/modules.gen.o: $(BUILD)/gen/modules.gen.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/asp-lua: $(BUILD)/obj/engine/main.o $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
 	$(CC) $^ -o $@ $(LDFLAGS_ALL) $(LIBS)
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/test_util.h $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
+$(BUILD)/tests/%: tests/c/%.c $(BUILD)/tests/%.d $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o -o $@ $(LDFLAGS_ALL) $(LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) $< $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o -o $@ $(LDFLAGS_ALL) $(LIBS) -lcmocka
 
 # Each fuzz target also runs in `make test`, over its corpus and regressions.
-$(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
+# Two sources in one command would write the same .d: the headers are listed.
+$(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(wildcard engine/*.h engine/*/*.h) \
+                            $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DFUZZ_NAME=$* $< tests/fuzz/replay.c $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o \
 	  -o $@ $(LDFLAGS_ALL) $(LIBS) -lcmocka
 
-test: $(BUILD)/asp-lua $(C_TESTS)
+$(BUILD)/obj/%.d $(BUILD)/tests/%.d: ;
+.PRECIOUS: $(BUILD)/obj/%.d $(BUILD)/tests/%.d
+-include $(patsubst %.o,%.d,$(BUILD)/obj/engine/main.o $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o) \
+         $(addsuffix .d,$(filter-out $(BUILD)/tests/test_fuzz_%,$(C_TESTS)))
+
+check: $(BUILD)/asp-lua $(C_TESTS)
 	@sh scripts/run-tests.sh $(BUILD)
 
-demo: $(BUILD)/asp-lua
+test: deps
+	@$(MAKE) --no-print-directory check
+
+# Specs too slow for every `make test` (CI runs them): tests/slow/*_spec.lua.
+test-slow: deps
+	@$(MAKE) --no-print-directory $(BUILD)/asp-lua
+	@ASP_LUA=$(BUILD)/asp-lua $(BUILD)/asp-lua "$$(command -v busted)" --run=slow --output=plainTerminal
+
+demo: deps
+	@$(MAKE) --no-print-directory $(BUILD)/asp-lua
 	$(BUILD)/asp-lua examples/crossing.lua
 
 asan:
@@ -79,8 +116,9 @@ asan:
 # lost" (4-16 KB of large Lua blocks it could not trace to a root), in the
 # middle of the busted output, as if the busted process leaked. The child
 # runs libuv's exec code only; the busted process itself reports nothing.
-valgrind: $(BUILD)/asp-lua $(C_TESTS)
+valgrind: deps
 	@sh scripts/install-deps.sh valgrind
+	@$(MAKE) --no-print-directory $(BUILD)/asp-lua $(C_TESTS)
 	@VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --child-silent-after-fork=yes" \
 	  sh scripts/run-tests.sh $(BUILD)
 
@@ -92,6 +130,17 @@ fuzz:
 	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" fuzz-run
 fuzz-run: $(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o
 	@sh scripts/fuzz.sh $(BUILD) $(FUZZ_SECONDS) "$(ENGINE_OBJ) $(BUILD)/obj/modules.gen.o" "$(LIBS)"
+
+# The binary and its man page; `make install DESTDIR=/tmp/stage PREFIX=/usr`
+# for a package. Nothing else is needed at run time: the Lua modules are
+# compiled into the binary.
+install: $(BUILD)/asp-lua
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 755 $(BUILD)/asp-lua $(DESTDIR)$(BINDIR)/asp-lua
+	$(INSTALL) -m 644 docs/asp-lua.1 $(DESTDIR)$(MANDIR)/man1/asp-lua.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/asp-lua $(DESTDIR)$(MANDIR)/man1/asp-lua.1
 
 clean:
 	rm -rf build

@@ -49,6 +49,8 @@ int asp_sched_mark_live(asp_sched *s, int32_t id);
 int asp_sched_is_live(const asp_sched *s);
 uint64_t asp_sched_events(const asp_sched *s);
 int asp_sched_live_sources(const asp_sched *s);
+int32_t asp_sched_ids_taken(const asp_sched *s);
+int asp_sched_handles(asp_sched *s);
 
 int asp_checkpoint_enabled(void);
 int asp_checkpoint_take(int64_t items, int64_t ns);

@@ -4,6 +4,7 @@
 #include "sched.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,17 +49,55 @@ asp_sched *asp_sched_new(void)
     return s;
 }
 
-void asp_sched_free(asp_sched *s)
+/* Names a handle that is still open when the loop should close. */
+static void report_handle(uv_handle_t *h, void *arg)
 {
+    (void)arg;
+    fprintf(stderr, "asp-lua: a libuv %s handle is still open at exit%s\n",
+            uv_handle_type_name(uv_handle_get_type(h)), uv_is_closing(h) ? " (closing)" : "");
+}
+
+int asp_sched_free(asp_sched *s)
+{
+    int rc;
     if (!s)
-        return;
+        return 0;
     uv_close((uv_handle_t *)&s->timer, NULL);
     uv_close((uv_handle_t *)&s->wakeup, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&s->loop);
+    /* UV_EBUSY: a handle or request is left, whose memory the loop still
+     * points to; the loop is then not closed (nor its memory freed). */
+    rc = uv_loop_close(&s->loop);
+    if (rc != 0) {
+        fprintf(stderr, "asp-lua: the event loop cannot be closed: %s\n", uv_strerror(rc));
+        uv_walk(&s->loop, report_handle, NULL);
+    }
     asp_heap_destroy(&s->heap);
     free(s->live_ids);
     free(s);
+    return rc;
+}
+
+int32_t asp_sched_ids_taken(const asp_sched *s)
+{
+    int32_t free_ids = 0;
+    for (int32_t id = s->heap.free_head; id >= 0; id = s->heap.next_free[id])
+        free_ids++;
+    return s->heap.ids - free_ids;
+}
+
+static void count_handle(uv_handle_t *h, void *arg)
+{
+    struct { const asp_sched *s; int n; } *c = arg;
+    if (h != (uv_handle_t *)&c->s->timer && h != (uv_handle_t *)&c->s->wakeup)
+        c->n++;
+}
+
+int asp_sched_handles(asp_sched *s)
+{
+    struct { const asp_sched *s; int n; } c = { s, 0 };
+    uv_walk(&s->loop, count_handle, &c);
+    return c.n;
 }
 
 void asp_sched_start(asp_sched *s, int64_t start)

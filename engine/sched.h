@@ -54,7 +54,9 @@ typedef struct asp_sched {
 } asp_sched;
 
 asp_sched *asp_sched_new(void);
-void asp_sched_free(asp_sched *s);
+/* Closes the loop and frees s. Returns 0, or uv_loop_close's error (a handle
+ * was left open: each one is named on stderr). */
+int asp_sched_free(asp_sched *s);
 
 /* Starts a run: sets the clock, empties the queue (ids taken before stay). */
 void asp_sched_start(asp_sched *s, int64_t start);
@@ -108,6 +110,12 @@ int64_t asp_sched_run_start(const asp_sched *s);
 
 /* Called every 1024 items with the scheduler (progress display), or NULL. */
 extern void (*asp_sched_periodic)(asp_sched *s);
+
+/* For the tests' check that a run leaves nothing behind: the item ids taken
+ * and not released, and the libuv handles on the loop besides the
+ * scheduler's own timer and wake-up (closing ones included). */
+int32_t asp_sched_ids_taken(const asp_sched *s);
+int asp_sched_handles(asp_sched *s);
 
 /* Makes asp_sched_next return ASP_SCHED_INTERRUPTED (async-signal-safe). */
 void asp_sched_interrupt(asp_sched *s);

@@ -12,6 +12,10 @@
 set -eu
 luajit=$1
 out=$2
+if ! command -v "$luajit" >/dev/null 2>&1; then
+  echo "embed-lua: $luajit not found: \`make deps\` installs the build dependencies" >&2
+  exit 1
+fi
 mkdir -p "$out/lua"
 
 # The FFI declarations as a Lua module: the header minus preprocessor lines.

@@ -1,10 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages asp-lua needs to build and test, when any is
-# missing. Run by `make` before the first build; safe to run again.
+# missing. Run by `make deps`, which `make test`, `make demo`, `make asan`
+# and `make valgrind` run first (plain `make` never does); safe to run again.
+# .ci/run calls it directly, since on a fresh machine even make is missing.
 # Usage: install-deps.sh [fuzz | valgrind | bench]
 set -eu
 
-packages="build-essential pkg-config luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev expect chromium"
+packages="build-essential pkg-config luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev expect groff-base chromium"
+# groff-base: the install spec (tests/lua/install_spec.lua) checks the man
+# page with groff -ww.
 # chromium: the report spec (tests/lua/results_report_spec.lua) renders a report
 # in it headless (a few seconds, so it is part of make test).
 # `install-deps.sh fuzz`: clang and its libFuzzer runtime too.

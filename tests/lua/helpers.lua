@@ -115,6 +115,53 @@ function M.run_asp(args, stdin)
   return o, e, r
 end
 
+-- -- Waiting on a condition ----------------------------------------------------
+
+local ffi = require("ffi")
+pcall(ffi.cdef, "int poll(void *fds, unsigned long nfds, int timeout);")
+
+-- Waits until cond() is true, polling every 10 ms of real time, outside a
+-- run (the process blocks). Fails (an error naming `what`) after `timeout`
+-- seconds (default 10): a condition that never comes fails the spec rather
+-- than hanging it.
+function M.wait_until(cond, timeout, what)
+  local limit = asp.wall() + (timeout or 10)
+  while not cond() do
+    if asp.wall() >= limit then
+      error(("timed out after %g s waiting for %s"):format(timeout or 10, what or "a condition"), 2)
+    end
+    ffi.C.poll(nil, 0, 10)
+  end
+end
+
+-- The same inside a task of a live run: polls with asp.sleep(0.005), so
+-- that the run goes on (its live sources deliver) while the task waits.
+function M.await(cond, timeout, what)
+  local limit = asp.wall() + (timeout or 10)
+  while not cond() do
+    if asp.wall() >= limit then
+      error(("timed out after %g s waiting for %s"):format(timeout or 10, what or "a condition"), 2)
+    end
+    asp.sleep(0.005)
+  end
+end
+
+-- -- Leaks -------------------------------------------------------------------------
+
+-- What a run may leave behind: item ids taken and not released, libuv
+-- handles open on the scheduler's loop (besides its own timer and wake-up),
+-- and references in the Lua registry (luaL_ref: an integer key whose value
+-- is not a number; free slots hold the next free slot's number).
+function M.leftovers()
+  local C = ffi.C
+  local S = C.asp_engine_sched()
+  local refs = 0
+  for k, v in pairs(debug.getregistry()) do
+    if type(k) == "number" and k >= 1 and type(v) ~= "number" then refs = refs + 1 end
+  end
+  return { ids = tonumber(C.asp_sched_ids_taken(S)), handles = tonumber(C.asp_sched_handles(S)), refs = refs }
+end
+
 function M.lines(s)
   local t = {}
   for l in s:gmatch("([^\n]*)\n") do t[#t + 1] = l end
