@@ -10,6 +10,7 @@ local HEAD = [[
 package.path = "tests/lua/?.lua;" .. package.path
 local asp = require("asp")
 local u = require("sources_util")
+local h = require("helpers")
 local ffi = require("ffi")
 local function accept(fd)
   local c
@@ -35,7 +36,11 @@ describe("asp.tcp faults", function()
       local got = {}
       asp.run {
         asp.process_stream { future = asp.tcp { port = port, name = "feed" }, callback = function(t, v) got[#got + 1] = v end },
-        function() local c = accept(fd); u.send_all(c, "one\ntwo\npar"); asp.sleep(0.1); u.close(c) end,
+        function()
+          local c = accept(fd); u.send_all(c, "one\ntwo\npar")
+          h.await(function() return #got == 2 end, 10, "the complete lines")
+          u.close(c)
+        end,
       }
       print(table.concat(got, "|"))
     ]])
@@ -53,7 +58,7 @@ describe("asp.tcp faults", function()
         function()
           local c = accept(fd)
           u.send_all(c, "one\ntwo\npa\1r")
-          asp.sleep(0.2) -- the client has read it all: the reset comes after
+          h.await(function() return #got == 2 end, 10, "the complete lines") -- the client has read it all: the reset comes after
           local lg = ffi.new("int[2]", 1, 0)
           assert(ffi.C.setsockopt(c, 1, 13, lg, 8) == 0) -- SOL_SOCKET, SO_LINGER {on, 0 s}
           u.close(c)
@@ -79,7 +84,7 @@ describe("asp.tcp faults", function()
           asp.sleep(1.5)          -- the stall: the stream waits on its socket
           cpu = (os.clock() - c0) / (asp.wall() - w0)
           u.send_all(c, "c\nd\n")
-          asp.sleep(0.05)
+          h.await(function() return #got == 3 end, 10, "the lines after the stall")
           u.close(c)
         end,
       }
@@ -126,12 +131,11 @@ describe("asp.tail faults", function()
         function()
           asp.sleep(0.1)
           u.append(path, "1\n")
-          asp.sleep(0.1)
+          h.await(function() return #got == 1 end, 10, "line 1")
           os.remove(path)
           asp.sleep(1.3) -- gone for longer than the 1 s a rotation may leave the path empty
           u.append(path, "2\n3\n")  -- a new file at the path
-          local deadline = asp.wall() + 10
-          while #got < 3 and asp.wall() < deadline do asp.sleep(0.02) end
+          h.await(function() return #got == 3 end, 10, "the new file's lines")
           asp.stop()
         end,
       }
@@ -224,7 +228,9 @@ end)
 local under_asan = h.ASP_LUA:find("asan", 1, true) ~= nil
 describe("out of memory", function()
   if under_asan then return end
-  it("in a callback is reported with exit status 1, not a crash (under ulimit -v 1 GB)", function()
+  -- 256 MB of address space: the hog fails within a second (1 GB took ~6 s
+  -- alone, ~30 s in a loaded suite), with room for the engine to start.
+  it("in a callback is reported with exit status 1, not a crash (under ulimit -v 256 MB)", function()
     local path = h.temp_script([[
       local asp = require("asp")
       local keep = {}
@@ -234,7 +240,7 @@ describe("out of memory", function()
       end } }
     ]])
     local errf = os.tmpname()
-    local p = io.popen(("ulimit -v 1000000 && %s %s 2>%s; echo $?"):format(
+    local p = io.popen(("ulimit -v 262144 && %s %s 2>%s; echo $?"):format(
       h.shell_quote(h.ASP_LUA), h.shell_quote(path), h.shell_quote(errf)))
     local rc = tonumber(p:read("*a"):match("(%d+)"))
     p:close()

@@ -146,6 +146,16 @@ function M.await(cond, timeout, what)
   end
 end
 
+-- Whether the file at path exists and its text matches pattern (for
+-- wait_until: a file a subprocess writes may exist before its text is whole).
+function M.file_has(path, pattern)
+  local f = io.open(path, "rb")
+  if not f then return false end
+  local text = f:read("*a")
+  f:close()
+  return text:match(pattern) ~= nil
+end
+
 -- -- Leaks -------------------------------------------------------------------------
 
 -- What a run may leave behind: item ids taken and not released, libuv

@@ -392,8 +392,7 @@ describe("asp.listen when descriptors run out", function()
     ]]):format(portf, portf, portf))
     os.execute(("sh -c 'ulimit -n 24 && %s %s >%s/out 2>%s/err; echo $? >%s/rc' &"):format(
       h.shell_quote(h.ASP_LUA), script, dir, dir, dir))
-    local limit = os.time() + 20
-    while not io.open(portf) and os.time() < limit do os.execute("sleep 0.02") end
+    h.wait_until(function() return h.file_has(portf, "%d") end, 20, "the listener's port")
     local port = tonumber(h.slurp(portf))
     -- 60 clients connected at once (the kernel completes each handshake
     -- into the backlog), then each sends its line and closes.
@@ -409,9 +408,7 @@ describe("asp.listen when descriptors run out", function()
       u.send_all(fds[i], "client " .. i .. "\n")
       u.close(fds[i])
     end
-    limit = os.time() + 40
-    while not io.open(dir .. "/rc") and os.time() < limit do os.execute("sleep 0.05") end
-    os.execute("sleep 0.05")
+    h.wait_until(function() return h.file_has(dir .. "/rc", "%d+\n") end, 40, "asp-lua's exit status")
     local out, err = h.slurp(dir .. "/out"), h.slurp(dir .. "/err")
     local rc = tonumber(h.slurp(dir .. "/rc"):match("%d+"))
     os.execute("rm -rf " .. dir)
