@@ -4,7 +4,6 @@
 #   make deps     install the Debian packages needed to build and test (apt-get)
 #   make test     make deps, build, then run every test (cmocka + busted); ends "N passed, M failed"
 #   make check    the same tests without make deps (for builds whose dependencies are in place)
-#   make test-slow  the slow specs (tests/slow: out of memory under ulimit -v)
 #   make demo     make deps, build and run examples/crossing.lua
 #   make asan     the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make valgrind the tests under valgrind memcheck
@@ -49,7 +48,7 @@ LUA_SRC    := $(shell find lua -name '*.lua' 2>/dev/null)
 C_TESTS    := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c)) \
               $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/tests/test_fuzz_%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all deps check test test-slow demo asan valgrind fuzz fuzz-run install uninstall clean
+.PHONY: all deps check test demo asan valgrind fuzz fuzz-run install uninstall clean
 all: $(BUILD)/asp-lua
 
 # The targets that must work on a fresh machine (the README's `make demo` and
@@ -96,11 +95,6 @@ check: $(BUILD)/asp-lua $(C_TESTS)
 
 test: deps
 	@$(MAKE) --no-print-directory check
-
-# Specs too slow for every `make test` (CI runs them): tests/slow/*_spec.lua.
-test-slow: deps
-	@$(MAKE) --no-print-directory $(BUILD)/asp-lua
-	@ASP_LUA=$(BUILD)/asp-lua $(BUILD)/asp-lua "$$(command -v busted)" --run=slow --output=plainTerminal
 
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/asp-lua
