@@ -1,5 +1,5 @@
 /*
- * Indexed binary min-heap; see heap.h.
+ * Indexed 4-ary min-heap; see heap.h.
  */
 #include "heap.h"
 

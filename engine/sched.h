@@ -1,13 +1,17 @@
 /*
  * The scheduler: the virtual clock, the queue of items and the clock rule.
  *
- * Items are keyed by (due, class, order). Class 0 holds stream events,
- * ordered at equal due by the stream's start order; class 1 holds everything
- * else (wake-ups, ticks, calls, task starts), first scheduled first. An
- * item keeps its own due time even when that is already past (a late item):
- * late items run in the order of their due times, before anything due later,
- * and the clock stays where it is while they run (it never goes back). Only
- * asp.sleep asks for "now" itself when given a past Time (sched.lua).
+ * Items are keyed by (due, order): due in ns since the epoch, then a 64-bit
+ * unsigned order whose top bit is the item's class. Stream events
+ * (asp_sched_push_event, replayed or live) have the bit clear and their
+ * stream's start order below it: at equal due they run before every other
+ * item, in the order their streams started. Everything else (wake-ups,
+ * ticks, calls, task starts: asp_sched_push) has the bit set and a sequence
+ * number below it: first scheduled first. An item keeps its own due time
+ * even when that is already past (a late item): late items run in the order
+ * of their due times, before anything due later, and the clock stays where
+ * it is while they run (it never goes back). Only asp.sleep asks for "now"
+ * itself when given a past Time (sched.lua).
  *
  * asp_sched_next applies the clock rule: an item due at or before the wall
  * clock runs at once with the clock set to its due time (replay); one due

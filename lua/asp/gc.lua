@@ -1,36 +1,7 @@
 -- The garbage collector's pace: how much is allocated between two
--- collection cycles, set after each cycle from what it left alive.
---
--- LuaJIT starts a cycle when the heap reaches `pause`% of what the last one
--- left alive (200: twice). The engine's own live heap is a few hundred KB.
---
--- Replay (throughput): a replay allocates a table per CSV row or call, so at
--- 200 a cycle ran every few hundred KB, each one marking the whole live heap
--- again and sweeping the string table: ~7% of a CSV replay. The next cycle
--- starts at max(2 x live, live + 1 MB): small heaps wait for 1 MB of new
--- allocation (more outgrew the L2 cache: 8 MB was slower than 1 MB), large
--- ones keep LuaJIT's default.
---
--- Live (latency): LuaJIT interns every string in one hash table, which
--- doubles when it holds as many strings as slots (rehashing every string at
--- once) and halves at the end of a cycle that left it a quarter full. A
--- live feed makes strings that die young (each line, each capture of a
--- match), so the longer the cycle, the larger the table grew and shrank
--- again, every cycle: at 100,000 lines/s over TCP, stalls of 1 to 7 ms in
--- lj_str_resize at the same line counts run after run, the whole of the
--- latency's p99. While a run has a live stream, the next cycle starts at
--- max(1.1 x live, live + 128 KB): short cycles keep the table small and in
--- cache. Measured (bench/workloads/tcp.lua; jumps of the latency by more
--- than 250 us in a run of 200,000 lines): 27-28 with 1 MB cycles, 1-7 with
--- these; p99 ~2.2 ms against 0.11-0.13 ms, and less CPU. Keeping 16,384
--- strings alive to pin the table's size instead made cycles longer and did
--- no better; 1.5 x live as the minimum let the benchmark's own 1.6 MB of
--- latencies stretch the cycles again (49-55 jumps). The price: a large live
--- heap is marked again every 10% of its size of allocation; a live script
--- with hundreds of MB of state may prefer its own pause.
---
--- A script that sets the pause itself (collectgarbage("setpause", n)) keeps
--- its own: the tuning then stops.
+-- collection cycles, set after each cycle from what it left alive. A script
+-- that sets its own pause keeps it. Why these numbers, measured:
+-- docs/performance.md, "The collector's pace (lua/asp/gc.lua)".
 local ffi = require("ffi")
 
 local M = {}

@@ -1,4 +1,4 @@
--- The public `asp` module: the API of ../shared/lua-api.md (see README.md).
+-- The public `asp` module: the API of contract v2, documented in docs/api.md.
 local time = require("asp.time")
 local sched = require("asp.sched")
 local stream = require("asp.stream")
