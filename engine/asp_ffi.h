@@ -22,6 +22,13 @@ int asp_time_add_checked(int64_t ns, double seconds, int64_t *out);
 int asp_time_diff(int64_t a, int64_t b, double *out);
 int64_t asp_time_wall(void);
 
+int asp_tz_check(const char *name, char *err, size_t errlen);
+int64_t asp_tz_format(int64_t ns, const char *fmt, const char *zone, char *buf, size_t buflen,
+                      int32_t *bad_at);
+int asp_tz_parse(const char *s, size_t len, const char *zone, int64_t *out, char *err,
+                 size_t errlen);
+void asp_tz_restore(void);
+
 asp_sched *asp_engine_sched(void);
 
 void asp_sched_start(asp_sched *s, int64_t start);

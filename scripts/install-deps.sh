@@ -4,7 +4,8 @@
 # Usage: install-deps.sh [fuzz | valgrind | bench]
 set -eu
 
-packages="build-essential pkg-config luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev expect chromium"
+packages="build-essential pkg-config tzdata luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev expect chromium"
+# tzdata: the zones of Time:format and asp.time(s, zone) (engine/tz.c).
 # chromium: the report spec (tests/lua/results_report_spec.lua) renders a report
 # in it headless (a few seconds, so it is part of make test).
 # `install-deps.sh fuzz`: clang and its libFuzzer runtime too.
