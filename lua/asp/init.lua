@@ -37,7 +37,8 @@ function asp.time(x, zone)
     if type(x) ~= "string" then
       error("asp.time: bad argument #1 (a zone reads an ISO-8601 string, got " .. type(x) .. ")", 2)
     end
-    return time.parse_in_zone("asp.time", x, zone, 2)
+    local t = time.parse_in_zone("asp.time", x, zone, 2) -- not a tail call: level 2 is our caller
+    return t
   end
   if x == nil then return Time(C.asp_time_wall()) end
   local tx = type(x)
