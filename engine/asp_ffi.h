@@ -110,6 +110,14 @@ int64_t asp_csvfile_offset(asp_csvfile *f);
 double asp_csvfile_progress(void);
 void asp_csvfile_set_follow(asp_csvfile *f, int follow);
 void asp_csvfile_set_header(asp_csvfile *f, int header);
+/* Bytes of files that many-file readers (lua/asp/csv_files.lua) have not
+ * opened yet or have finished, added to the progress of the open files. */
+void asp_csvfile_progress_add(int64_t size, int64_t done);
+/* The matches of a glob(3) pattern sorted by strcmp, as count NUL-terminated
+ * paths one after the other; NULL with count 0 for no match, -1 out of
+ * memory, -2 a read error. Free with asp_glob_free. */
+char *asp_glob(const char *pattern, int32_t *count);
+void asp_glob_free(char *block);
 void asp_progress_done(void);
 
 /* A line from a live source: data[0..len) (no newline), arrival wall ns. */
