@@ -22,6 +22,13 @@ int asp_time_add_checked(int64_t ns, double seconds, int64_t *out);
 int asp_time_diff(int64_t a, int64_t b, double *out);
 int64_t asp_time_wall(void);
 
+int asp_tz_check(const char *name, char *err, size_t errlen);
+int64_t asp_tz_format(int64_t ns, const char *fmt, const char *zone, char *buf, size_t buflen,
+                      int32_t *bad_at);
+int asp_tz_parse(const char *s, size_t len, const char *zone, int64_t *out, char *err,
+                 size_t errlen);
+void asp_tz_restore(void);
+
 asp_sched *asp_engine_sched(void);
 
 void asp_sched_start(asp_sched *s, int64_t start);
@@ -105,6 +112,14 @@ int64_t asp_csvfile_offset(asp_csvfile *f);
 double asp_csvfile_progress(void);
 void asp_csvfile_set_follow(asp_csvfile *f, int follow);
 void asp_csvfile_set_header(asp_csvfile *f, int header);
+/* Bytes of files that many-file readers (lua/asp/csv_files.lua) have not
+ * opened yet or have finished, added to the progress of the open files. */
+void asp_csvfile_progress_add(int64_t size, int64_t done);
+/* The matches of a glob(3) pattern sorted by strcmp, as count NUL-terminated
+ * paths one after the other; NULL with count 0 for no match, -1 out of
+ * memory, -2 a read error. Free with asp_glob_free. */
+char *asp_glob(const char *pattern, int32_t *count);
+void asp_glob_free(char *block);
 void asp_progress_done(void);
 
 /* A line from a live source: data[0..len) (no newline), arrival wall ns. */

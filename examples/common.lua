@@ -11,9 +11,9 @@ io.stdout:setvbuf("line")
 
 M.NAMES = { "Jane", "John", "Sarah", "Paul", "Jane" }
 
--- A Time as HH:MM:SS.ffffff.
+-- A Time as HH:MM:SS.ffffff (UTC; t:format(fmt, "Europe/London") for a zone).
 function M.format(t)
-  return tostring(t):sub(12, 26)
+  return t:format("%H:%M:%S.%f")
 end
 
 -- wall clock, virtual clock, event time, message.

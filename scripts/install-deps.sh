@@ -6,9 +6,10 @@
 # Usage: install-deps.sh [fuzz | valgrind | bench]
 set -eu
 
-packages="build-essential pkg-config luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev expect groff-base chromium"
+packages="build-essential pkg-config tzdata luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev expect groff-base chromium"
 # groff-base: the install spec (tests/lua/install_spec.lua) checks the man
 # page with groff -ww.
+# tzdata: the zones of Time:format and asp.time(s, zone) (engine/tz.c).
 # chromium: the report spec (tests/lua/results_report_spec.lua) renders a report
 # in it headless (a few seconds, so it is part of make test).
 # `install-deps.sh fuzz`: clang and its libFuzzer runtime too.

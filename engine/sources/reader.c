@@ -67,9 +67,18 @@ struct asp_csvfile {
 
 static asp_csvfile *open_files;
 
+/* The files of many-file readers that are not open (yet, or any more). */
+static int64_t chain_size, chain_done;
+
+void asp_csvfile_progress_add(int64_t size, int64_t done)
+{
+    chain_size += size;
+    chain_done += done;
+}
+
 double asp_csvfile_progress(void)
 {
-    int64_t size = 0, done = 0;
+    int64_t size = chain_size, done = chain_done;
     for (asp_csvfile *f = open_files; f; f = f->next) {
         if (f->follow || f->size <= 0)
             continue;

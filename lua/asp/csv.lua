@@ -434,6 +434,11 @@ local err_buf = ffi.new("char[400]")
 
 function M.csv(path, opts)
   local F = "asp.csv"
+  -- Many files as one stream: a table of paths or a glob (lua/asp/csv_files.lua).
+  if type(path) == "table" or (type(path) == "string" and require("asp.csv_files").is_glob(path)) then
+    local chain = require("asp.csv_files").open(M.csv, path, opts, 3)
+    return chain
+  end
   if type(path) ~= "string" then
     error(F .. ": bad argument #1 (a file path expected, got " .. type(path) .. ")", 2)
   end

@@ -28,8 +28,18 @@ local asp = {
   bars = require("asp.bars").bars,
 }
 
--- asp.time(s | n | t | nil) -> Time
-function asp.time(x)
+-- asp.time(s | n | t | nil [, zone]) -> Time
+function asp.time(x, zone)
+  if zone ~= nil then
+    if type(zone) ~= "string" then
+      error("asp.time: bad argument #2 (a time zone name such as 'Europe/London' expected, got " .. type(zone) .. ")", 2)
+    end
+    if type(x) ~= "string" then
+      error("asp.time: bad argument #1 (a zone reads an ISO-8601 string, got " .. type(x) .. ")", 2)
+    end
+    local t = time.parse_in_zone("asp.time", x, zone, 2) -- not a tail call: level 2 is our caller
+    return t
+  end
   if x == nil then return Time(C.asp_time_wall()) end
   local tx = type(x)
   if tx == "string" then

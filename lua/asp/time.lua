@@ -126,7 +126,84 @@ function methods:ns()
   return self.ns_
 end
 
+-- -- Time zones (engine/tz.c) ------------------------------------------------
+
+local tz_err = ffi.new("char[256]")
+local known_zones = {} -- names asp_tz_check accepted
+
+-- Checks a zone name once (a stat and a read of its file); raises
+-- "<fname>: unknown time zone '<name>' (<reason>)" otherwise.
+local function check_zone(fname, zone, level)
+  if known_zones[zone] then return end
+  if C.asp_tz_check(zone, tz_err, 256) ~= 0 then
+    error(fname .. ": unknown time zone '" .. zone .. "' (" .. ffi.string(tz_err) .. ")", level + 1)
+  end
+  known_zones[zone] = true
+end
+
+local fmt_buf, fmt_cap = ffi.new("char[512]"), 512
+local bad_at = ffi.new("int32_t[1]")
+local FORMAT_MAX = 1048576
+
+-- t:format(fmt [, zone]): strftime with %f (us) and %N (ns), UTC by default.
+function methods:format(fmt, zone)
+  if not is_time(self) then
+    error("Time:format: bad self (a Time expected, got " .. type(self) .. "; call it as t:format(fmt))", 2)
+  end
+  if type(fmt) ~= "string" then
+    error("Time:format: bad argument #1 (a format string expected, got " .. type(fmt) .. ")", 2)
+  end
+  if zone ~= nil then
+    if type(zone) ~= "string" then
+      error("Time:format: bad argument #2 (a time zone name such as 'Europe/London' expected, got " .. type(zone) .. ")", 2)
+    end
+    check_zone("Time:format", zone, 2)
+  end
+  while true do
+    local n = C.asp_tz_format(self.ns_, fmt, zone, fmt_buf, fmt_cap, bad_at)
+    if n >= 0 then return ffi.string(fmt_buf, n) end
+    if n == -2 then
+      local at = bad_at[0]
+      error(("Time:format: unknown conversion '%s' at byte %d of '%s' (strftime's, or %%f, %%N)"):format(
+        fmt:sub(at + 1, at + 3):match("^%%[-_0^#]?[EO]?.?"), at + 1, fmt), 2)
+    end
+    if fmt_cap >= FORMAT_MAX then
+      error("Time:format: the result is longer than " .. FORMAT_MAX .. " bytes", 2)
+    end
+    fmt_cap = fmt_cap * 4
+    fmt_buf = ffi.new("char[?]", fmt_cap)
+  end
+end
+
+-- The process's own TZ is put back before os.date and os.time use it
+-- (engine/tz.c leaves TZ set to the last zone it used).
+do
+  local os_date, os_time, restore = os.date, os.time, C.asp_tz_restore
+  os.date = function(...) restore() return os_date(...) end
+  os.time = function(...) restore() return os_time(...) end
+end
+
 Time_ct = ffi.metatype("asp_time", Time)
+
+local zone_out = ffi.new("int64_t[1]")
+
+-- An ISO string read as a local time of zone; raises fname's errors
+-- (invalid time, unknown zone, a DST gap or overlap).
+local function parse_in_zone(fname, s, zone, level)
+  check_zone(fname, zone, level + 1)
+  local rc = C.asp_tz_parse(s, #s, zone, zone_out, tz_err, 256)
+  if rc == 0 then return Time_ct(zone_out[0]) end
+  if rc == -1 then error(fname .. ": invalid time '" .. s .. "'", level + 1) end
+  local change = ffi.string(tz_err)
+  if rc == -2 then
+    error(("%s: '%s' does not exist in %s: the clocks went forward from %s and skipped it (a DST gap); "
+      .. "give an offset or a time outside the gap"):format(fname, s, zone, change), level + 1)
+  end
+  local o1, o2 = change:match("^(%S+) %b() to (%S+)")
+  error(("%s: '%s' is ambiguous in %s: the clocks went back from %s and it happened twice (a DST overlap); "
+    .. "give the offset: '%s%s' (the first) or '%s%s' (the second)"):format(fname, s, zone, change, s, o1, s, o2),
+    level + 1)
+end
 
 -- Converts what a source may give as an event time (a Time, an ISO-8601
 -- string, epoch seconds) to a Time; nil when it is none of those.
@@ -161,5 +238,6 @@ return {
   coerce = coerce,
   parse_ns = parse_ns,
   format_ns = format_ns,
+  parse_in_zone = parse_in_zone,
   wall = function() return Time_ct(C.asp_time_wall()) end,
 }
