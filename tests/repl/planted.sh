@@ -12,11 +12,15 @@
 # tmpfs, and pids start at 1, so planting pids 2..3000 (with a handful of
 # processes) covers the session's foreground whatever runs around us. Exits
 # 0 when nothing planted changed; prints what did otherwise.
-bin=$1
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 mode=$2
 dir=$(cd "$(dirname "$0")" && pwd)
 exec unshare -m -p -f sh -c '
   bin=$1 mode=$2 dir=$3
+  # The checkout may itself live under /tmp (a CI clone): keep the whole
+  # tree reachable under /mnt before /tmp is covered.
+  mount --rbind / /mnt || { echo "FAIL: cannot bind / on /mnt in the private namespace"; exit 2; }
+  bin=/mnt$bin dir=/mnt$dir
   mount -t tmpfs -o size=16m tmpfs /tmp || { echo "FAIL: cannot mount a private /tmp"; exit 2; }
   mkdir /tmp/v
   names() { seq 2 3000 | sed "s|^|$1/asp-lua-journal-|"; }
