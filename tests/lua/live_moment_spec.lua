@@ -149,6 +149,30 @@ describe("the live moment", function()
     assert.same({ "b", true }, log[1002])
   end)
 
+  it("comes before the first line of a real TCP feed, after the whole history", function()
+    local su = require("sources_util")
+    local log, live_at = {}, nil
+    local now = asp.now()
+    local past = {}
+    for i = 1, 500 do past[i] = { now - 5 + i / 1000, "h" .. i } end
+    local feed = asp.listen{ port = 0 }
+    asp.run({
+      asp.process_stream{ name = "quotes", past = past, future = feed, callback = function(_, v)
+        log[#log + 1] = { v, asp.is_live() }
+        if v == "l2" then asp.stop() end
+      end },
+    }, { on_live = function()
+      live_at = #log
+      -- a client connects only now, in the present: its lines are live
+      asp.call_later(0.05, function() su.tcp_send(feed:port(), "l1\nl2\n") end)
+    end })
+    assert.are.equal(500, live_at)
+    assert.are.equal(502, #log)
+    for i = 1, 500 do assert.is_false(log[i][2], log[i][1]) end
+    assert.same({ "l1", true }, log[501])
+    assert.same({ "l2", true }, log[502])
+  end)
+
   it("is not reached by a run that ends without waiting, and a bad on_live is an error", function()
     local called = false
     asp.run({ asp.process_stream{ past = history(3), callback = function() end } },
