@@ -6,6 +6,7 @@
 -- status fields, whose tostring is the line the REPL prints.
 local ffi = require("ffi")
 local sched = require("asp.sched")
+local item_kinds = require("asp.items")
 local stream = require("asp.stream")
 local time = require("asp.time")
 local cffi = require("asp.cffi")
@@ -81,36 +82,14 @@ local function sleeping_in(co)
   end
 end
 
-local function task_fn(t)
-  if type(t) == "function" then return t end
-  if type(t) == "table" then return rawget(t, "callback") or rawget(t, "fn") end
-end
-
--- An item as `.queue` and the status line show it: its kind and where its
--- function is defined.
+-- An item as `.queue` and the status line show it: its kind's own
+-- description (lua/asp/items.lua) and where its function is defined.
 local function describe_item(id)
   local k, p = sched.item(id)
-  if k == "stream" then return with_where(p:describe() .. " event", p.callback) end
-  if k == "wake" then
-    return with_where("wake-up of a sleeping task", type(p) == "thread" and sleeping_in(p) or nil)
-  end
-  if k == "tick" then return with_where("timer tick", type(p) == "table" and p.callback or nil) end
-  if k == "call" then return with_where("call_later callback", type(p) == "table" and p.fn or nil) end
-  if k == "start" then
-    local t = type(p) == "table" and p.fn or nil
-    local what = type(t) == "table" and t.describe and t:describe() or "a task"
-    return with_where("start of " .. what, task_fn(t))
-  end
-  if k == "task" then
-    local ctx = type(p) == "table" and p.ctx or nil
-    local what = type(ctx) == "table" and ctx.describe and ctx:describe() or (ctx ~= nil and tostring(ctx)) or "a task"
-    return with_where(what, type(p) == "table" and p.fn or nil)
-  end
-  if k == "live_fail" then
-    return "failure of " .. (type(p) == "table" and p.describe and p:describe() or "a live source")
-  end
   if k == nil then return "an item no longer queued" end
-  return "item of kind " .. tostring(k)
+  local text, where = item_kinds.describe(k, p)
+  if type(where) == "thread" then where = sleeping_in(where) end
+  return with_where(text, where)
 end
 
 local function stream_name(st)

@@ -169,15 +169,18 @@ end
 -- -- The native future protocol ------------------------------------------------
 
 local FAIL = "live_fail"
-sched.handlers[FAIL] = function(src, id)
-  sched.free_item(id)
-  src.fail_id = nil
-  -- Lines that came before the failure are delivered first: the stream's
-  -- own pull raises the error once they are drained. Only a source with
-  -- nothing left to deliver fails the run at once.
-  if C.asp_live_buffered(src.l) > 0 then return end
-  error(src.name .. ": " .. ffi_string(C.asp_live_error(src.l)), 0)
-end
+require("asp.items").declare(FAIL, {
+  run = function(src, id)
+    sched.free_item(id)
+    src.fail_id = nil
+    -- Lines that came before the failure are delivered first: the stream's
+    -- own pull raises the error once they are drained. Only a source with
+    -- nothing left to deliver fails the run at once.
+    if C.asp_live_buffered(src.l) > 0 then return end
+    error(src.name .. ": " .. ffi_string(C.asp_live_error(src.l)), 0)
+  end,
+  describe = function(src) return "failure of " .. (src.describe and src:describe() or src.name or "a live source") end,
+})
 
 function Source:_open()
   if self.opened then

@@ -37,8 +37,11 @@ local INTERRUPTED = -2
 local SIGNAL_NAMES = { [1] = "SIGHUP", [2] = "SIGINT", [13] = "SIGPIPE (standard output closed)", [15] = "SIGTERM" }
 
 -- Item kinds and their handlers: handler(payload, id) runs the item.
-local handlers = {}
+-- (lua/asp/items.lua declares the kinds; this is their runners' table.)
+local item_kinds = require("asp.items")
+local handlers = item_kinds.run
 M.handlers = handlers
+local declare = item_kinds.declare
 -- An item's kind is at items[2 * id] and its payload at items[2 * id + 1]:
 -- side by side, so that dispatching an item reads one cache line of this
 -- array, not one in each of two (with 10,000 streams neither stays cached).
@@ -249,11 +252,13 @@ local function resume_task(co)
 end
 M.resume_task = resume_task
 
-local WAKE = "wake"
-handlers[WAKE] = function(co, id)
-  free_item(id)
-  resume_task(co)
-end
+local WAKE = declare("wake", {
+  run = function(co, id)
+    free_item(id)
+    resume_task(co)
+  end,
+  describe = function(co) return "wake-up of a sleeping task", co end,
+})
 
 -- Runs the dispatchers until the queue is empty, asp.stop() or an interrupt.
 local function drive()
@@ -334,17 +339,20 @@ end
 -- of a call_later-heavy replay, in lj_tab_resize and lj_tab_newkey).
 local CALL = "call"
 local CALL_CTX = "a call_later callback"
-handlers[CALL] = function(rec, id)
-  rec.id = nil
-  free_item(id)
-  current_ctx = CALL_CTX
-  local n = rec.n
-  if n == 0 then return rec.fn(rec.when) end
-  if n == 1 then return rec.fn(rec.when, rec.a1) end
-  if n == 2 then return rec.fn(rec.when, rec.a1, rec.a2) end
-  if n == 3 then return rec.fn(rec.when, rec.a1, rec.a2, rec.a3) end
-  return rec.fn(rec.when, unpack(rec.args, 1, n))
-end
+declare(CALL, {
+  run = function(rec, id)
+    rec.id = nil
+    free_item(id)
+    current_ctx = CALL_CTX
+    local n = rec.n
+    if n == 0 then return rec.fn(rec.when) end
+    if n == 1 then return rec.fn(rec.when, rec.a1) end
+    if n == 2 then return rec.fn(rec.when, rec.a1, rec.a2) end
+    if n == 3 then return rec.fn(rec.when, rec.a1, rec.a2, rec.a3) end
+    return rec.fn(rec.when, unpack(rec.args, 1, n))
+  end,
+  describe = function(rec) return "call_later callback", rec.fn end,
+})
 
 local when_out = require("ffi").new("int64_t[1]")
 
@@ -378,14 +386,21 @@ local function is_task(x)
 end
 M.is_task = is_task
 
-local START = "start"
-handlers[START] = function(rec, id)
-  rec.id = nil
-  free_item(id)
-  local task = rec.fn
-  current_ctx = task
-  task_mt[getmetatable(task)](task)
-end
+local START = declare("start", {
+  run = function(rec, id)
+    rec.id = nil
+    free_item(id)
+    local task = rec.fn
+    current_ctx = task
+    task_mt[getmetatable(task)](task)
+  end,
+  describe = function(rec)
+    local t = rec.fn
+    local what = type(t) == "table" and t.describe and t:describe() or "a task"
+    local fn = type(t) == "function" and t or type(t) == "table" and (rawget(t, "callback") or rawget(t, "fn")) or nil
+    return "start of " .. what, fn
+  end,
+})
 
 -- Schedules fn(due_time, ...) or the start of a task; returns a handle.
 function M.call_later(when, fn, ...)
@@ -425,12 +440,18 @@ end
 
 -- Schedules fn() with the given context at ns: used for tasks of the run
 -- list, producers and other internal starts.
-local TASK = "task"
-handlers[TASK] = function(rec, id)
-  free_item(id)
-  current_ctx = rec.ctx
-  rec.fn(unpack(rec, 1, rec.n))
-end
+local TASK = declare("task", {
+  run = function(rec, id)
+    free_item(id)
+    current_ctx = rec.ctx
+    rec.fn(unpack(rec, 1, rec.n))
+  end,
+  describe = function(rec)
+    local ctx = rec.ctx
+    return type(ctx) == "table" and ctx.describe and ctx:describe() or (ctx ~= nil and tostring(ctx)) or "a task",
+      rec.fn
+  end,
+})
 
 function M.start_task_at(ns, ctx, fn, ...)
   local id = new_item(TASK, { fn = fn, ctx = ctx, n = select("#", ...), ... })

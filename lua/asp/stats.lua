@@ -1,4 +1,5 @@
 -- asp.stats(): what the current or last run did, per stream and in all.
+local ffi = require("ffi")
 local cffi = require("asp.cffi")
 local stream = require("asp.stream")
 local sched = require("asp.sched")
@@ -9,6 +10,21 @@ local M = {}
 local function skipped_of(src)
   if type(src) == "table" and type(src.skipped) == "function" then return src:skipped() end
   return 0
+end
+
+-- Items queued now, counted by kind (lua/asp/items.lua): {stream = n, ...}.
+local function queued_by_kind()
+  local out = {}
+  if not sched.is_running() then return out end
+  local n = C.asp_sched_pending(S)
+  if n <= 0 then return out end
+  local ids, dues = ffi.new("int32_t[?]", n), ffi.new("int64_t[?]", n)
+  n = C.asp_sched_upcoming(S, n, ids, dues)
+  for i = 0, n - 1 do
+    local k = sched.item(ids[i])
+    if k ~= nil then out[k] = (out[k] or 0) + 1 end
+  end
+  return out
 end
 
 function M.stats(...)
@@ -39,6 +55,7 @@ function M.stats(...)
   local last = sched.last_result
   return {
     streams = streams,
+    queued = queued_by_kind(),
     items = tonumber(C.asp_sched_items(S)),
     events = tonumber(C.asp_sched_events(S)),
     -- items left scheduled when the run ended (end_time, live = false, asp.stop)

@@ -315,7 +315,10 @@ local function deliver(st)
   set_context(st)
   return call(st, t, v)
 end
-sched.handlers[STREAM] = deliver
+require("asp.items").declare(STREAM, {
+  run = deliver,
+  describe = function(st) return st:describe() .. " event", st.callback end,
+})
 
 -- -- The task ---------------------------------------------------------------
 

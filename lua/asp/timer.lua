@@ -41,12 +41,15 @@ local function queue_tick(tm)
   sched.schedule(tm.id, due)
 end
 
-sched.handlers[TICK] = function(tm)
-  local tick = Time(tm.due)
-  queue_tick(tm)
-  sched.set_context(tm)
-  tm.callback(tick)
-end
+require("asp.items").declare(TICK, {
+  run = function(tm)
+    local tick = Time(tm.due)
+    queue_tick(tm)
+    sched.set_context(tm)
+    tm.callback(tick)
+  end,
+  describe = function(tm) return "timer tick", tm.callback end,
+})
 
 function M.start(tm)
   local now = C.asp_sched_now(S)
