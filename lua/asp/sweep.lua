@@ -612,7 +612,7 @@ local function run_local(plan)
   if err == DONE then return plan.failed > 0 and 1 or 0 end
   if not ok then
     local msg = tostring(err)
-    if not msg:find("^" .. PROG) then msg = PROG .. ": before the first combination: " .. msg end
+    if msg:sub(1, #PROG) ~= PROG then msg = PROG .. ": before the first combination: " .. msg end
     io.stderr:write(msg, "\n")
     return 1
   end
@@ -898,11 +898,11 @@ end
 -- printed without a traceback.
 function M.main(...)
   local ok, r = xpcall(main, function(e)
-    if type(e) == "string" and (e:find("^" .. PROG) or e:find("^%-%-param")) then return e end
+    if type(e) == "string" and (e:sub(1, #PROG) == PROG or e:find("^%-%-param")) then return e end
     return debug.traceback(e, 2)
   end, ...)
   if ok then return r end
-  if not tostring(r):find("^" .. PROG) then r = PROG .. ": " .. tostring(r) end
+  if tostring(r):sub(1, #PROG) ~= PROG then r = PROG .. ": " .. tostring(r) end
   io.stderr:write(tostring(r), "\n")
   return 1
 end
