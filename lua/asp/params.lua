@@ -13,6 +13,7 @@ M.given = {}       -- name -> value given (--param), in a single run or a combin
 M.names = {}       -- the names given, in order
 M.declared = nil   -- name -> default, once the script called asp.params{…}
 M.result = nil     -- the result row so far (asp.result), or nil
+M.in_shared = 0    -- asp.shared blocks running (their asp.run does not fork)
 
 -- Reserved for the columns a sweep adds after the result's fields.
 M.RESERVED = { status = true, error = true, wall_s = true }
@@ -88,6 +89,9 @@ function M.set_combination(names, values)
 end
 
 function params_mt.__index(t, k)
+  if M.gate and M.in_shared > 0 then
+    error("asp.params: read inside asp.shared: what the combinations share cannot depend on their parameters", 2)
+  end
   pass_gate()
   local v = rawget(t, k)
   if v ~= nil then return v end
@@ -195,13 +199,25 @@ function M.shared(fn)
     io.stderr:write("asp-lua sweep: warning: asp.shared is called after the script needed its "
       .. "parameters (asp.params, asp.result, asp.run): it runs once per combination\n")
   end
-  return fn()
+  if not M.gate then return fn() end
+  -- In the sweep's process, before the fork: its asp.run loads, it does not fork.
+  M.in_shared = M.in_shared + 1
+  local r = { n = 0 }
+  local function keep(ok, ...)
+    r.n = select("#", ...)
+    for i = 1, r.n do r[i] = (select(i, ...)) end
+    return ok
+  end
+  local ok = keep(xpcall(fn, debug.traceback))
+  M.in_shared = M.in_shared - 1
+  if not ok then error(r[1], 0) end
+  return unpack(r, 1, r.n)
 end
 
 -- asp.run, passing the sweep's fork point first.
 function M.wrap_run(run)
   return function(...)
-    if M.gate then pass_gate() end
+    if M.gate and M.in_shared == 0 then pass_gate() end
     return run(...)
   end
 end
