@@ -167,3 +167,11 @@ SOAK_SECONDS ?= 30
 soak: $(BUILD)/asp-lua
 	ASP_LUA=$(BUILD)/asp-lua $(BUILD)/asp-lua tests/load/receiver.lua \
 	  $$(($(SOAK_RATE) * $(SOAK_SECONDS))) $(SOAK_RATE)
+
+# make test-slurm: asp-lua sweep --slurm against a real Slurm, started on
+# 127.0.0.1 by tests/slurm/run.sh (installs slurm-wlm first; docs/sweeps.md).
+# Not part of make test (it starts two daemons); .ci/run runs it.
+.PHONY: test-slurm
+test-slurm: $(BUILD)/asp-lua
+	@sh scripts/install-deps.sh slurm
+	@sh tests/slurm/run.sh $(BUILD)/asp-lua

@@ -217,4 +217,26 @@ typedef struct asp_series {
 asp_series *asp_series_new(void);
 int asp_series_grow(asp_series *s);
 void asp_series_free(asp_series *s);
+/* -- Sweeps (engine/sweep.c, lua/asp/sweep.lua) -- */
+
+/* Formats a number so that strtod reads it back exactly: an integer as an
+ * integer, else the fewest decimals (up to 9) that do, else %.17g. NaN and
+ * infinities as NaN, Inf, -Inf. Returns the length; buf holds >= 32 bytes.
+ * (engine/writer.c: writers and sweep rows share it.) */
+size_t asp_format_number(double v, char *buf);
+
+int asp_sweep_fork(int *result_fd);
+int asp_sweep_poll(const int *fds, int n, int timeout_ms, int *ready);
+int asp_sweep_read(int fd, char *buf, int len);
+int asp_sweep_write(int fd, const char *buf, size_t len);
+int asp_sweep_reap(int pid, int *how);
+void asp_sweep_kill(int pid);
+int asp_sweep_open_append(const char *path, char *err, size_t errlen);
+int asp_sweep_truncate(int fd, int64_t size);
+void asp_sweep_close(int fd);
+int asp_sweep_cpus(void);
+int asp_sweep_isatty(int fd);
+int64_t asp_sweep_monotonic_ns(void);
+int asp_sweep_self_exe(char *buf, size_t len);
+
 #endif

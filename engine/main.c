@@ -6,6 +6,7 @@
  *   asp-lua -                      run the script on standard input
  *   asp-lua -i [script.lua]        the interactive REPL
  *   asp-lua -v | -h                version | usage
+ *   asp-lua sweep script.lua --param name=a,b,c ...   a parameter sweep
  *
  * Shaped after luajit.c: everything runs under lua_cpcall, code runs through
  * docall with a traceback handler, and errors end the process with status 1.
@@ -31,6 +32,8 @@ static const char *progname = "asp-lua";
 /* asp-lua test: busted ends a failed run with error(nil) (its way to exit 1
  * from Lua 5.1); that is its exit status, not an error to print. */
 static int busted_mode;
+/* asp-lua sweep ...: lua/asp/sweep.lua takes the whole command line. */
+static int sweep_mode;
 
 static void usage(FILE *out)
 {
@@ -48,8 +51,11 @@ static void usage(FILE *out)
         "  --report out.html  write the run's report (docs/results.md) at exit\n"
         "  --backtest  every asp.run is a backtest (live = false): it never waits for the\n"
         "              wall clock and ends after the last past event\n"
+        "  --param name=value  asp.params.name = value (a number when it reads as one)\n"
+        "  --result out.csv    write the run's result row (asp.result) at exit (docs/sweeps.md)\n"
         "  -h          print this help\n"
         "  test [busted options] [paths]  run busted specs under asp-lua (docs/testing.md)\n"
+        "  sweep script.lua --param name=a,b|from:to:step ...  run a grid (asp-lua sweep -h)\n"
         "  --          stop handling options\n",
         progname);
 }
@@ -167,6 +173,30 @@ static const char *find_busted(void)
     return NULL;
 }
 
+/* Calls require(module)[fn]([first,] args...) with strings; its number
+ * result is the exit status. Errors are reported; they make status 1. */
+static int call_lua_main(lua_State *L, const char *module, const char *fn,
+                         const char *first, char **args, int nargs)
+{
+    int status;
+    lua_getglobal(L, "require");
+    lua_pushstring(L, module);
+    if (report(L, asp_docall(L, 1, 1)) != 0)
+        return 1;
+    lua_getfield(L, -1, fn);
+    lua_remove(L, -2);
+    luaL_checkstack(L, nargs + 1, "too many arguments");
+    if (first)
+        lua_pushstring(L, first);
+    for (int i = 0; i < nargs; i++)
+        lua_pushstring(L, args[i]);
+    if (report(L, asp_docall(L, nargs + (first != NULL), 1)) != 0)
+        return 1;
+    status = lua_isnumber(L, -1) ? (int)lua_tointeger(L, -1) : 1;
+    lua_pop(L, 1);
+    return status;
+}
+
 /* --record and --report: written by lua/asp/report.lua after the script. */
 static int write_results(lua_State *L, const char *record, const char *report_path)
 {
@@ -193,7 +223,7 @@ static int pmain(lua_State *L)
     char **argv = s->argv;
     int argc = s->argc;
     int script = 0, interactive = 0, ran_code = 0, show_stats = 0;
-    const char *record = NULL, *report_path = NULL;
+    const char *record = NULL, *report_path = NULL, *result_path = NULL;
     int i;
 
     lua_gc(L, LUA_GCSTOP, 0);
@@ -201,6 +231,10 @@ static int pmain(lua_State *L)
     lua_gc(L, LUA_GCRESTART, -1);
     asp_engine_open(L);
     asp_progress_set(-1);
+    if (sweep_mode) {
+        s->status = call_lua_main(L, "asp.sweep", "main", NULL, argv + 2, argc - 2);
+        return 0;
+    }
 
     /* Options first: -e runs as it is met, so later ones see earlier ones. */
     for (i = 1; i < argc; i++) {
@@ -244,6 +278,18 @@ static int pmain(lua_State *L)
                 return 0;
             }
             *(a[4] == 'c' ? &record : &report_path) = argv[++i];
+        } else if (strcmp(a, "--param") == 0 || strcmp(a, "--result") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "%s: '%s' needs an argument\n", progname, a);
+                s->status = 1;
+                return 0;
+            }
+            if (a[2] == 'r') {
+                result_path = argv[++i];
+            } else if (call_lua_main(L, "asp.params", "add", NULL, &argv[++i], 1) != 0) {
+                s->status = 1;
+                return 0;
+            }
         } else if (strcmp(a, "--stats") == 0) {
             show_stats = 1;
         } else if (strcmp(a, "-v") == 0) {
@@ -262,8 +308,13 @@ static int pmain(lua_State *L)
     if (script > 0) {
         create_arg(L, argv, argc, script);
         /* With -i the REPL runs the script, in interactive mode. */
-        if (!interactive && run_script(L, argv, argc, script) != 0)
+        if (!interactive && result_path) {
+            /* The row a sweep would write for these parameters. */
+            if (call_lua_main(L, "asp.sweep", "single", result_path, &argv[script], argc - script) != 0)
+                s->status = 1;
+        } else if (!interactive && run_script(L, argv, argc, script) != 0) {
             s->status = 1;
+        }
         if (show_stats)
             report(L, luaL_dostring(L, "require('asp.stats').report()"));
         /* Results of a script that failed would be partial: none then. */
@@ -303,6 +354,8 @@ int main(int argc, char **argv)
         /* argv[1] becomes busted's runner: the script, with the rest its arguments. */
         argv[1] = (char *)busted;
         busted_mode = 1;
+    } else if (argc >= 2 && strcmp(argv[1], "sweep") == 0) {
+        sweep_mode = 1;
     }
     asp_lua_alloc *alloc = asp_lua_alloc_new();
     lua_State *L = alloc ? lua_newstate(asp_lua_alloc_f, alloc) : NULL;

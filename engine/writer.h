@@ -13,9 +13,6 @@
 
 #include "asp_ffi.h"
 
-/* Formats a number so that strtod reads it back exactly: an integer as an
- * integer, else the fewest decimals (up to 9) that do, else %.17g. NaN and
- * infinities as NaN, Inf, -Inf. Returns the length; buf holds >= 32 bytes. */
-size_t asp_format_number(double v, char *buf);
+/* asp_format_number (asp_ffi.h) formats the numbers of both formats. */
 
 #endif

@@ -3,7 +3,7 @@
 # missing. Run by `make deps`, which `make test`, `make demo`, `make asan`
 # and `make valgrind` run first (plain `make` never does); safe to run again.
 # .ci/run calls it directly, since on a fresh machine even make is missing.
-# Usage: install-deps.sh [fuzz | valgrind | bench]
+# Usage: install-deps.sh [fuzz | valgrind | bench | slurm]
 set -eu
 
 packages="build-essential pkg-config tzdata luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev expect groff-base chromium"
@@ -14,10 +14,13 @@ packages="build-essential pkg-config tzdata luajit libluajit-5.1-dev libuv1-dev 
 # in it headless (a few seconds, so it is part of make test).
 # `install-deps.sh fuzz`: clang and its libFuzzer runtime too.
 # `install-deps.sh valgrind`: valgrind too (make valgrind); `bench`: GNU time.
+# `install-deps.sh slurm`: Slurm's controller and node daemons and sbatch
+# (make test-slurm runs them on 127.0.0.1: docs/sweeps.md).
 case "${1:-}" in
   fuzz) packages="$packages clang libclang-rt-dev" ;;
   valgrind) packages="$packages valgrind" ;;
   bench) packages="$packages time" ;;   # /usr/bin/time measures peak RSS
+  slurm) packages="$packages slurm-wlm" ;;
 esac
 
 missing=""

@@ -86,4 +86,12 @@ do
   asp.report = require("asp.report").report
 end
 
+-- Parameters and results (docs/sweeps.md): asp.params, asp.result,
+-- asp.shared; asp.run passes a sweep's fork point first.
+do
+  local params = require("asp.params")
+  asp.params, asp.result, asp.shared = params.params, params.set_result, params.shared
+  asp.run = params.wrap_run(sched.run)
+end
+
 return asp

@@ -142,9 +142,15 @@ describe("asp.tail: no silent loss", function()
       end },
       function()
         asp.sleep(0.05)
+        -- Each file is renamed away 5 ms after asp-lua has opened it (far
+        -- faster than the 20 ms poll). The writer waits for that open: a file
+        -- made and renamed away before asp-lua could open it at all is the
+        -- documented impossible case, and on a loaded machine it would happen.
+        local pid = io.open("/proc/self/stat"):read("*n")
         os.execute(("sh -c 'i=0; while [ $i -lt 200 ]; do j=0; while [ $j -lt 10 ]; do echo $i.$j >> %s; j=$((j+1)); done; " ..
-          "sleep 0.005; mv %s %s.1; i=$((i+1)); done' &"):format(p, p, p))
-        wait_for(function() return n >= 2000 end, 30)
+          "k=0; until ls -l /proc/%d/fd 2>/dev/null | grep -q -- \"%s$\" || [ $k -ge 2000 ]; do sleep 0.001; k=$((k+1)); done; " ..
+          "sleep 0.005; mv %s %s.1; i=$((i+1)); done; touch %s.done' &"):format(p, pid, p, p, p, p))
+        wait_for(function() return n >= 2000 and io.open(p .. ".done") end, 30)
         asp.stop()
       end,
       deadline(60),
