@@ -17,7 +17,7 @@ ASP=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 T=$(mktemp -d /tmp/asp-slurm.XXXXXX)
 ctld_pid= slurmd_pid=
-fail() { echo "test-slurm: FAILED: $*"; exit 1; }
+fail() { echo "test-slurm: FAILED: $*"; echo "test-slurm: 0 passed, 1 failed"; exit 1; }
 
 stop() {
   for p in $slurmd_pid $ctld_pid; do
@@ -138,4 +138,4 @@ rc=$?
 grep -q '^13,10,.*,error,.*boom' bad.csv || { cat bad.csv; fail "no error row for fast=13"; }
 [ "$(grep -c ',ok,' bad.csv)" -eq 4 ] || { cat bad.csv; fail "the other 4 rows are not all there"; }
 echo "test-slurm: a failing combination: status $rc, its error row and the 4 others are there"
-echo "test-slurm: passed"
+echo "test-slurm: 2 passed, 0 failed"
