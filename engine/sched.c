@@ -39,6 +39,8 @@ asp_sched *asp_sched_new(void)
         return NULL;
     }
     uv_timer_init(&s->loop, &s->timer);
+    uv_timer_init(&s->loop, &s->chores);
+    uv_unref((uv_handle_t *)&s->chores);
     /* libuv restarts its poll when a signal interrupts it; an interrupt
      * wakes the loop through this handle instead. It keeps no loop alive. */
     uv_async_init(&s->loop, &s->wakeup, on_wakeup);
@@ -63,6 +65,7 @@ int asp_sched_free(asp_sched *s)
     if (!s)
         return 0;
     uv_close((uv_handle_t *)&s->timer, NULL);
+    uv_close((uv_handle_t *)&s->chores, NULL);
     uv_close((uv_handle_t *)&s->wakeup, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     /* UV_EBUSY: a handle or request is left, whose memory the loop still
@@ -125,6 +128,24 @@ void asp_sched_start(asp_sched *s, int64_t start)
 }
 
 void (*asp_sched_periodic)(asp_sched *s);
+
+static void (*chore_fn)(void);
+
+static void on_chores(uv_timer_t *t)
+{
+    (void)t;
+    if (chore_fn)
+        chore_fn();
+}
+
+void asp_sched_chores(asp_sched *s, uint64_t every_ms, void (*fn)(void))
+{
+    chore_fn = fn;
+    if (fn)
+        uv_timer_start(&s->chores, on_chores, every_ms, every_ms);
+    else
+        uv_timer_stop(&s->chores);
+}
 
 void asp_sched_set_end(asp_sched *s, int64_t end_ns)
 {

@@ -55,6 +55,7 @@ typedef struct asp_sched {
     uv_loop_t loop;
     uv_timer_t timer;   /* the real-time wait for the next item */
     uv_async_t wakeup;  /* ends a real-time wait on an interrupt (signal-safe) */
+    uv_timer_t chores;  /* periodic work of other modules while the loop runs (unref'd) */
 } asp_sched;
 
 asp_sched *asp_sched_new(void);
@@ -120,6 +121,13 @@ extern void (*asp_sched_periodic)(asp_sched *s);
  * scheduler's own timer and wake-up (closing ones included). */
 int32_t asp_sched_ids_taken(const asp_sched *s);
 int asp_sched_handles(asp_sched *s);
+
+/*
+ * Calls fn every `every_ms` while the engine's loop runs (real-time waits,
+ * and between items every 1024 of them): the writers' timed flush. One
+ * caller at a time; fn NULL stops it. It never keeps a run alive.
+ */
+void asp_sched_chores(asp_sched *s, uint64_t every_ms, void (*fn)(void));
 
 /* Makes asp_sched_next return ASP_SCHED_INTERRUPTED (async-signal-safe). */
 void asp_sched_interrupt(asp_sched *s);

@@ -22,6 +22,9 @@
 
 #include "writer.h"
 
+#include "asp_ffi.h"
+#include "sched.h"
+
 enum { FMT_CSV = 0, FMT_JSON = 1 };
 enum { BUF_SIZE = 256 * 1024, MAX_COLS = 4096 };
 
@@ -39,8 +42,46 @@ struct asp_writer {
     size_t *name_len;
     int32_t ncol;
     char *path, *temp, *key;
+    int unsynced;  /* rows written since the last fdatasync */
+    asp_writer *prev, *next; /* the open append-mode writers, for the timed flush */
     char err[512];
 };
+
+/* Append-mode writers: rows reach the disk at least every flush interval
+ * even when no row comes to trigger it, through a timer of the engine's
+ * loop (it runs while a live run waits, and every 1024 items). */
+static asp_writer *appending;
+#define CHORE_MS 100
+
+static void flush_due(void)
+{
+    int64_t now;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    for (asp_writer *w = appending; w; w = w->next)
+        if ((w->row_start > 0 || w->unsynced) && !w->failed && now - w->last_flush >= w->flush_ns)
+            (void)asp_writer_flush(w, 1); /* a failure is kept: the next write or close raises it */
+}
+
+static void watch_appends(asp_writer *w, int on)
+{
+    if (on) {
+        w->next = appending;
+        if (appending)
+            appending->prev = w;
+        appending = w;
+    } else {
+        if (w->prev)
+            w->prev->next = w->next;
+        else if (appending == w)
+            appending = w->next;
+        if (w->next)
+            w->next->prev = w->prev;
+        w->prev = w->next = NULL;
+    }
+    asp_sched_chores(asp_engine_sched(), CHORE_MS, appending ? flush_due : NULL);
+}
 
 /* -- Numbers and times --------------------------------------------------- */
 
@@ -174,6 +215,8 @@ static int flush_rows(asp_writer *w)
         return -1;
     if (done && write_all(w, w->buf, done) != 0)
         return -1;
+    if (done)
+        w->unsynced = 1;
     memmove(w->buf, w->buf + done, w->used - done);
     w->used -= done;
     w->row_start = 0;
@@ -185,7 +228,10 @@ int asp_writer_flush(asp_writer *w, int32_t sync)
     if (flush_rows(w) != 0)
         return -1;
     w->last_flush = monotonic_ns();
-    return sync ? sync_fd(w, w->fd) : 0;
+    if (!sync)
+        return 0;
+    w->unsynced = 0;
+    return sync_fd(w, w->fd);
 }
 
 /* Drops the fields written of the current row (a bad value in the row). */
@@ -302,6 +348,8 @@ asp_writer *asp_writer_open(const char *path, int32_t format, int32_t append, ch
         asp_writer_free(w);
         return NULL;
     }
+    if (append)
+        watch_appends(w, 1);
     return w;
 }
 
@@ -581,6 +629,8 @@ void asp_writer_free(asp_writer *w)
 {
     if (!w)
         return;
+    if (w->append && w->buf)
+        watch_appends(w, 0);
     if (w->fd >= 0)
         close(w->fd);
     for (int32_t i = 0; i < w->ncol; i++) {

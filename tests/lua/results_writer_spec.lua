@@ -274,3 +274,28 @@ describe("asp.writer: append mode", function()
     assert.are.equal("i\n1\n2\n3\n4\n5\n", h.slurp(path))
   end)
 end)
+
+describe("an append-mode writer that goes quiet", function()
+  it("still reaches the file within its flush interval, with no row to trigger it", function()
+    local path = os.tmpname()
+    os.remove(path)
+    local seen_at
+    asp.run({ function()
+      local w = asp.writer(path, { append = true, flush = 0.2, columns = { "n" } })
+      w:write{ n = 1 }
+      local t0 = asp.wall()
+      -- live: the run waits in real time; nothing else is written
+      while asp.wall() - t0 < 3 do
+        asp.sleep(0.05)
+        local f = io.open(path)
+        local text = f and f:read("*a") or ""
+        if f then f:close() end
+        if text:find("\n1\n", 1, true) then seen_at = asp.wall() - t0; break end
+      end
+      w:close()
+    end })
+    os.remove(path)
+    assert.is_number(seen_at, "the row never reached the file while the writer was quiet")
+    assert.is_true(seen_at >= 0.15 and seen_at < 1.5, "reached the file after " .. tostring(seen_at) .. " s")
+  end)
+end)
