@@ -30,7 +30,9 @@
 #define ASP_CHECKPOINTS_MAX 64
 
 /* What a checkpoint resumes towards: an item count or a virtual time. */
+/* ffi: begin */
 enum { ASP_TARGET_ITEMS = 0, ASP_TARGET_TIME = 1 };
+/* ffi: end */
 
 typedef struct asp_cp {
     int32_t id;      /* increasing: a later checkpoint has a larger id */
@@ -79,6 +81,11 @@ int asp_cps_index(const asp_cps *c, int32_t id);
  * fork fails (then time travel is off). max bounds the checkpoints kept.
  */
 int asp_checkpoint_session(int max);
+/* How long asp_checkpoint_restore waits for a checkpoint's answer. */
+#define ASP_CHECKPOINT_ACK_MS 2000
+
+/* ffi: begin */
+/* -- Checkpoints (engine/checkpoint.h) -- */
 /* True inside a session. */
 int asp_checkpoint_enabled(void);
 
@@ -102,7 +109,6 @@ void asp_checkpoint_target(int32_t *kind, int64_t *value);
  * -1 when there is no such checkpoint or none at or before it answered (the
  * session goes on where it is).
  */
-#define ASP_CHECKPOINT_ACK_MS 2000
 int asp_checkpoint_restore(int32_t id, int32_t kind, int64_t target);
 /* Number of live checkpoints and their fields (for .checkpoints). */
 int asp_checkpoint_count(void);
@@ -123,5 +129,6 @@ int asp_checkpoint_keep(const char *data, size_t len);
 const char *asp_checkpoint_kept(size_t *len);
 /* Ends every checkpoint (at the end of the REPL). */
 void asp_checkpoint_end(void);
+/* ffi: end */
 
 #endif

@@ -65,7 +65,9 @@ void asp_journal_end(int32_t source, int64_t when, int32_t status);
  * A wall-clock reading that the run depends on: while replaying, returns the
  * journaled one (and consumes it); otherwise journals `wall` and returns it.
  */
+/* ffi: begin */
 int64_t asp_journal_wall(int64_t wall);
+/* ffi: end */
 
 /* True while records remain after this process's offset. */
 int asp_journal_replaying(void);

@@ -23,13 +23,19 @@
 
 #include "heap.h"
 
+/* ffi: begin */
+/* -- The scheduler (engine/sched.h) -- */
+typedef struct asp_sched asp_sched;
+
+/* What asp_sched_next returns when it gives no item. */
 enum {
     ASP_SCHED_EMPTY = -1,       /* nothing queued and no live source open */
     ASP_SCHED_INTERRUPTED = -2, /* asp_sched_interrupt was called */
     ASP_SCHED_PAUSED = -4       /* the budget of asp_sched_pause ran out (-3 is asp.stop in Lua) */
 };
+/* ffi: end */
 
-typedef struct asp_sched {
+struct asp_sched {
     int64_t now;        /* the virtual clock, ns since the epoch */
     int64_t wall_seen;  /* the latest wall clock read: items due before it need no new read */
     uint64_t seq;       /* order of class-1 items */
@@ -51,8 +57,9 @@ typedef struct asp_sched {
     uv_loop_t loop;
     uv_timer_t timer;   /* the real-time wait for the next item */
     uv_async_t wakeup;  /* ends a real-time wait on an interrupt (signal-safe) */
-} asp_sched;
+};
 
+/* ffi: begin */
 asp_sched *asp_sched_new(void);
 void asp_sched_free(asp_sched *s);
 
@@ -130,5 +137,6 @@ int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t 
 
 /* Drops every item, frees every id and ends the run (when it ends, stops or fails). */
 void asp_sched_clear(asp_sched *s);
+/* ffi: end */
 
 #endif

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "time.h"
 #include "writer.h"
 
 enum { FMT_CSV = 0, FMT_JSON = 1 };
