@@ -39,7 +39,7 @@ $(DEPS_STAMP): scripts/install-deps.sh
 	@sh scripts/install-deps.sh
 	@mkdir -p $(BUILD) && touch $@
 
-$(BUILD)/gen/modules.gen.c: $(LUA_SRC) engine/asp_ffi.h scripts/embed-lua.sh | $(DEPS_STAMP)
+$(BUILD)/gen/modules.gen.c: $(LUA_SRC) $(wildcard engine/*.h engine/*/*.h) scripts/embed-lua.sh scripts/gen-cdef.lua | $(DEPS_STAMP)
 	@sh scripts/embed-lua.sh $(LUAJIT) $(BUILD)/gen
 
 $(BUILD)/obj/%.o: %.c $(wildcard engine/*.h engine/*/*.h) | $(DEPS_STAMP)

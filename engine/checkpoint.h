@@ -117,8 +117,6 @@ int asp_checkpoint_get(int i, int32_t *id, int64_t *items, int64_t *ns);
 int asp_checkpoint_pid(int i);
 /* Index of the latest checkpoint at or before the target, or -1. */
 int asp_checkpoint_find(int32_t kind, int64_t target);
-/* Counts resumptions: it changes when this process became the foreground. */
-int asp_checkpoint_generation(void);
 /* 1 when the live journal failed to be written, with the items and the
  * clock of the run at that moment: later targets cannot be travelled to. */
 int asp_checkpoint_journal_lost(int64_t *items, int64_t *ns);
@@ -130,5 +128,8 @@ const char *asp_checkpoint_kept(size_t *len);
 /* Ends every checkpoint (at the end of the REPL). */
 void asp_checkpoint_end(void);
 /* ffi: end */
+
+/* Counts resumptions: it changes when this process became the foreground. */
+int asp_checkpoint_generation(void);
 
 #endif

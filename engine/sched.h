@@ -59,10 +59,10 @@ struct asp_sched {
     uv_async_t wakeup;  /* ends a real-time wait on an interrupt (signal-safe) */
 };
 
-/* ffi: begin */
 asp_sched *asp_sched_new(void);
 void asp_sched_free(asp_sched *s);
 
+/* ffi: begin */
 /* Starts a run: sets the clock, empties the queue (ids taken before stay). */
 void asp_sched_start(asp_sched *s, int64_t start);
 
@@ -113,12 +113,6 @@ uint64_t asp_sched_items(const asp_sched *s);
 int64_t asp_sched_run_wall_start(const asp_sched *s);
 int64_t asp_sched_run_start(const asp_sched *s);
 
-/* Called every 1024 items with the scheduler (progress display), or NULL. */
-extern void (*asp_sched_periodic)(asp_sched *s);
-
-/* Makes asp_sched_next return ASP_SCHED_INTERRUPTED (async-signal-safe). */
-void asp_sched_interrupt(asp_sched *s);
-
 /*
  * Limits the items asp_sched_next hands out before it returns
  * ASP_SCHED_PAUSED: at most budget more (negative: no limit), none due after
@@ -138,5 +132,11 @@ int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t 
 /* Drops every item, frees every id and ends the run (when it ends, stops or fails). */
 void asp_sched_clear(asp_sched *s);
 /* ffi: end */
+
+/* Called every 1024 items with the scheduler (progress display), or NULL. */
+extern void (*asp_sched_periodic)(asp_sched *s);
+
+/* Makes asp_sched_next return ASP_SCHED_INTERRUPTED (async-signal-safe). */
+void asp_sched_interrupt(asp_sched *s);
 
 #endif

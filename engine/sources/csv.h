@@ -54,11 +54,6 @@ int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used);
  * newline, ASP_CSV_MORE when there is none, ASP_CSV_ERROR inside a quote. */
 int asp_csv_finish(asp_csv *p);
 
-/* True when the parser holds part of a record (bytes since the last record). */
-int asp_csv_partial(const asp_csv *p);
-
-/* Forgets everything fed so far, as if new (the record's pointers stay). */
-void asp_csv_reset(asp_csv *p);
 
 /* The record ready after ASP_CSV_RECORD (valid until the next call), and
  * the message after ASP_CSV_ERROR. */
@@ -74,5 +69,11 @@ int asp_parse_integer(const char *s, size_t len, int64_t *out);
 int asp_parse_epoch(const char *s, size_t len, int64_t unit_ns, int64_t *out);
 int asp_parse_time(const char *s, size_t len, int64_t unit_ns, int64_t *out);
 /* ffi: end */
+
+/* True when the parser holds part of a record (bytes since the last record). */
+int asp_csv_partial(const asp_csv *p);
+
+/* Forgets everything fed so far, as if new (the record's pointers stay). */
+void asp_csv_reset(asp_csv *p);
 
 #endif
