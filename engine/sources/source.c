@@ -265,7 +265,7 @@ int32_t asp_live_port(asp_live *l)
 static void free_live(asp_live *l)
 {
     forget_source(l);
-    if (l->kind && l->kind->free && l->impl)
+    if (l->kind && l->kind->free)
         l->kind->free(l);
     free(l->impl);
     free(l->q);
@@ -658,12 +658,12 @@ asp_live *asp_live_new(int32_t max_buffer, int32_t max_line)
 
 int asp__source_init(asp_live *l, const asp_source_kind *kind, size_t impl_size, char *err, size_t errlen)
 {
-    l->kind = kind;
     l->impl = calloc(1, impl_size);
     if (!l->impl) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    l->kind = kind; /* only with its state: the hooks may use it */
     return 0;
 }
 
@@ -712,7 +712,7 @@ void asp_live_close(asp_live *l)
     l->closing = 1;
     while (l->conns)
         asp__conn_close(l, l->conns);
-    if (l->kind && l->kind->close && l->impl)
+    if (l->kind && l->kind->close)
         l->kind->close(l);
     if (l->handles == 0) {
         free_live(l);
