@@ -57,7 +57,7 @@ all: $(BUILD)/asp-lua
 deps:
 	@sh scripts/install-deps.sh
 
-$(BUILD)/gen/modules.gen.c: $(LUA_SRC) engine/asp_ffi.h scripts/embed-lua.sh
+$(BUILD)/gen/modules.gen.c: $(LUA_SRC) $(wildcard engine/*.h engine/*/*.h) scripts/embed-lua.sh scripts/gen-cdef.lua
 	@sh scripts/embed-lua.sh $(LUAJIT) $(BUILD)/gen
 
 # An object whose .d is missing (a build from before -MMD) is rebuilt too.

@@ -30,7 +30,9 @@
 #define ASP_CHECKPOINTS_MAX 64
 
 /* What a checkpoint resumes towards: an item count or a virtual time. */
+/* ffi: begin */
 enum { ASP_TARGET_ITEMS = 0, ASP_TARGET_TIME = 1 };
+/* ffi: end */
 
 typedef struct asp_cp {
     int32_t id;      /* increasing: a later checkpoint has a larger id */
@@ -79,6 +81,11 @@ int asp_cps_index(const asp_cps *c, int32_t id);
  * fork fails (then time travel is off). max bounds the checkpoints kept.
  */
 int asp_checkpoint_session(int max);
+/* How long asp_checkpoint_restore waits for a checkpoint's answer. */
+#define ASP_CHECKPOINT_ACK_MS 2000
+
+/* ffi: begin */
+/* -- Checkpoints (engine/checkpoint.h) -- */
 /* True inside a session. */
 int asp_checkpoint_enabled(void);
 
@@ -102,7 +109,6 @@ void asp_checkpoint_target(int32_t *kind, int64_t *value);
  * -1 when there is no such checkpoint or none at or before it answered (the
  * session goes on where it is).
  */
-#define ASP_CHECKPOINT_ACK_MS 2000
 int asp_checkpoint_restore(int32_t id, int32_t kind, int64_t target);
 /* Number of live checkpoints and their fields (for .checkpoints). */
 int asp_checkpoint_count(void);
@@ -111,8 +117,6 @@ int asp_checkpoint_get(int i, int32_t *id, int64_t *items, int64_t *ns);
 int asp_checkpoint_pid(int i);
 /* Index of the latest checkpoint at or before the target, or -1. */
 int asp_checkpoint_find(int32_t kind, int64_t target);
-/* Counts resumptions: it changes when this process became the foreground. */
-int asp_checkpoint_generation(void);
 /* 1 when the live journal failed to be written, with the items and the
  * clock of the run at that moment: later targets cannot be travelled to. */
 int asp_checkpoint_journal_lost(int64_t *items, int64_t *ns);
@@ -123,5 +127,9 @@ int asp_checkpoint_keep(const char *data, size_t len);
 const char *asp_checkpoint_kept(size_t *len);
 /* Ends every checkpoint (at the end of the REPL). */
 void asp_checkpoint_end(void);
+/* ffi: end */
+
+/* Counts resumptions: it changes when this process became the foreground. */
+int asp_checkpoint_generation(void);
 
 #endif

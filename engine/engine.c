@@ -11,7 +11,6 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-#include "asp_ffi.h"
 #include "engine.h"
 #include "sched.h"
 

@@ -24,6 +24,11 @@ extern const asp_embedded_module asp_embedded_modules[];
 /* Installs the embedded Lua modules (asp, asp.*) into package.preload. */
 void asp_engine_open(lua_State *L);
 
+/* ffi: begin */
+/* The process's scheduler, made on first use. */
+struct asp_sched *asp_engine_sched(void);
+/* ffi: end */
+
 /* The scheduler if one was made, else NULL: never allocates (for signal
  * handlers). */
 struct asp_sched *asp_engine_sched_if_made(void);

@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "asp_ffi.h"
 #include "io.h"
 
 static int journal_fd = -1;

@@ -65,7 +65,9 @@ void asp_journal_end(int32_t source, int64_t when, int32_t status);
  * A wall-clock reading that the run depends on: while replaying, returns the
  * journaled one (and consumes it); otherwise journals `wall` and returns it.
  */
+/* ffi: begin */
 int64_t asp_journal_wall(int64_t wall);
+/* ffi: end */
 
 /* True while records remain after this process's offset. */
 int asp_journal_replaying(void);
@@ -79,7 +81,7 @@ int asp_journal_peek(asp_journal_head *h);
 int64_t asp_journal_take(asp_journal_head *h, char *buf, size_t cap);
 
 /*
- * The live sources' side (engine/sources/live.c registers it): inject puts a
+ * The live sources' side (engine/sources/source.c registers it): inject puts a
  * journaled line back into source number `source` as if it had just arrived
  * at `arrival`; hold(1) stops reading every live source (their input was
  * read already, by the process that journaled it), hold(0) reads again.

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "asp_ffi.h"
+#include "sources/reader.h"
 #include "progress.h"
 #include "sched.h"
 #include "time.h"

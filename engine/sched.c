@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "asp_ffi.h"
+#include "engine.h"
 #include "journal.h"
 #include "time.h"
 

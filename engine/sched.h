@@ -27,13 +27,19 @@
 
 #include "heap.h"
 
+/* ffi: begin */
+/* -- The scheduler (engine/sched.h) -- */
+typedef struct asp_sched asp_sched;
+
+/* What asp_sched_next returns when it gives no item. */
 enum {
     ASP_SCHED_EMPTY = -1,       /* nothing queued and no live source open */
     ASP_SCHED_INTERRUPTED = -2, /* asp_sched_interrupt was called */
     ASP_SCHED_PAUSED = -4       /* the budget of asp_sched_pause ran out (-3 is asp.stop in Lua) */
 };
+/* ffi: end */
 
-typedef struct asp_sched {
+struct asp_sched {
     int64_t now;        /* the virtual clock, ns since the epoch */
     int64_t wall_seen;  /* the latest wall clock read: items due before it need no new read */
     uint64_t seq;       /* order of class-1 items */
@@ -56,13 +62,14 @@ typedef struct asp_sched {
     uv_timer_t timer;   /* the real-time wait for the next item */
     uv_async_t wakeup;  /* ends a real-time wait on an interrupt (signal-safe) */
     uv_timer_t chores;  /* periodic work of other modules while the loop runs (unref'd) */
-} asp_sched;
+};
 
 asp_sched *asp_sched_new(void);
 /* Closes the loop and frees s. Returns 0, or uv_loop_close's error (a handle
  * was left open: each one is named on stderr). */
 int asp_sched_free(asp_sched *s);
 
+/* ffi: begin */
 /* Starts a run: sets the clock, empties the queue (ids taken before stay). */
 void asp_sched_start(asp_sched *s, int64_t start);
 
@@ -113,24 +120,11 @@ uint64_t asp_sched_items(const asp_sched *s);
 int64_t asp_sched_run_wall_start(const asp_sched *s);
 int64_t asp_sched_run_start(const asp_sched *s);
 
-/* Called every 1024 items with the scheduler (progress display), or NULL. */
-extern void (*asp_sched_periodic)(asp_sched *s);
-
 /* For the tests' check that a run leaves nothing behind: the item ids taken
  * and not released, and the libuv handles on the loop besides the
  * scheduler's own timer and wake-up (closing ones included). */
 int32_t asp_sched_ids_taken(const asp_sched *s);
 int asp_sched_handles(asp_sched *s);
-
-/*
- * Calls fn every `every_ms` while the engine's loop runs (real-time waits,
- * and between items every 1024 of them): the writers' timed flush. One
- * caller at a time; fn NULL stops it. It never keeps a run alive.
- */
-void asp_sched_chores(asp_sched *s, uint64_t every_ms, void (*fn)(void));
-
-/* Makes asp_sched_next return ASP_SCHED_INTERRUPTED (async-signal-safe). */
-void asp_sched_interrupt(asp_sched *s);
 
 /*
  * Limits the items asp_sched_next hands out before it returns
@@ -150,5 +144,19 @@ int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t 
 
 /* Drops every item, frees every id and ends the run (when it ends, stops or fails). */
 void asp_sched_clear(asp_sched *s);
+/* ffi: end */
+
+/* Called every 1024 items with the scheduler (progress display), or NULL. */
+extern void (*asp_sched_periodic)(asp_sched *s);
+
+/*
+ * Calls fn every `every_ms` while the engine's loop runs (real-time waits,
+ * and between items every 1024 of them): the writers' timed flush. One
+ * caller at a time; fn NULL stops it. It never keeps a run alive.
+ */
+void asp_sched_chores(asp_sched *s, uint64_t every_ms, void (*fn)(void));
+
+/* Makes asp_sched_next return ASP_SCHED_INTERRUPTED (async-signal-safe). */
+void asp_sched_interrupt(asp_sched *s);
 
 #endif

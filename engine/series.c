@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "asp_ffi.h"
+#include "series.h"
 
 asp_series *asp_series_new(void)
 {

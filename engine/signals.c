@@ -10,7 +10,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "asp_ffi.h"
 #include "engine.h"
 #include "sched.h"
 #include "signals.h"

@@ -13,8 +13,10 @@
 
 void asp_signals_install(void);
 
+/* ffi: begin */
 /* The signal that stopped the run, or 0. */
 int asp_signals_received(void);
+/* ffi: end */
 
 /* asp.exec children run in their own process group (session): these keep
  * the groups to end (SIGTERM) when the process dies of a signal at once or

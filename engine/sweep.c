@@ -28,6 +28,7 @@
 #include "io.h"
 #include "progress.h"
 #include "sched.h"
+#include "sweep.h"
 
 /* Forks a combination's process. Returns the child's pid in the parent
  * (*result_fd: the read end of its result pipe), 0 in the child

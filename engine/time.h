@@ -20,6 +20,11 @@
 /* Longest text asp_time_format writes, with its terminating NUL. */
 #define ASP_TIME_FORMAT_MAX 40
 
+/* ffi: begin */
+/* -- Time (engine/time.h) -- */
+/* A Time as Lua sees it (lua/asp/time.lua): ns since the epoch. */
+typedef struct asp_time { int64_t ns_; } asp_time;
+
 /*
  * Parses an ISO-8601 instant: YYYY-MM-DD, YYYY-MM-DDTHH:MM, ...:SS,
  * ...:SS.f (1 to 9 fraction digits), 'T' or one space between date and time,
@@ -88,5 +93,6 @@ double asp_time_to_seconds(int64_t ns);
  * backwards, so two readings are not ordered. Returns 0 if the clock fails.
  */
 int64_t asp_time_wall(void);
+/* ffi: end */
 
 #endif

@@ -18,6 +18,7 @@
 /* Where zone names are looked up. */
 #define ASP_TZ_DIR "/usr/share/zoneinfo"
 
+/* ffi: begin */
 /*
  * Checks that name is a zone of ASP_TZ_DIR: a relative path without "..",
  * of letters, digits and "/_+-", naming a regular file that starts with the
@@ -58,5 +59,6 @@ int asp_tz_parse(const char *s, size_t len, const char *zone, int64_t *out, char
 
 /* Puts the process's own TZ back if a zone call switched it. */
 void asp_tz_restore(void);
+/* ffi: end */
 
 #endif

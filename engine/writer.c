@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "time.h"
 #include "writer.h"
 
 #include "asp_ffi.h"

@@ -1,6 +1,6 @@
 #!/bin/sh
-# Embeds the Lua modules of lua/ (and the FFI declarations of
-# engine/asp_ffi.h) in one C file, so that asp-lua carries its own `asp`
+# Embeds the Lua modules of lua/ (and the FFI declarations of the headers
+# of engine/, scripts/gen-cdef.lua) in one C file, so that asp-lua carries its own `asp`
 # module. Usage: embed-lua.sh LUAJIT OUTDIR
 #
 # The modules are embedded as source text, not as bytecode: LuaJIT's
@@ -18,12 +18,9 @@ if ! command -v "$luajit" >/dev/null 2>&1; then
 fi
 mkdir -p "$out/lua"
 
-# The FFI declarations as a Lua module: the header minus preprocessor lines.
-{
-  echo 'return [=['
-  grep -v '^#' engine/asp_ffi.h
-  echo ']=]'
-} > "$out/lua/cdef.lua"
+# The FFI declarations as a Lua module, from the ffi blocks of the headers
+# (scripts/gen-cdef.lua).
+"$luajit" scripts/gen-cdef.lua "$out/lua/cdef.lua" engine $(find engine -name '*.h' | LC_ALL=C sort)
 
 list=$out/modules.list
 : > "$list"

@@ -15,18 +15,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "asp_ffi.h"
 
+/* A record longer than this (bytes of field data) is an error, so that an
+ * unterminated quote in a huge file fails instead of eating all memory. */
+#define ASP_CSV_MAX_RECORD (16u << 20)
+
+/* ffi: begin */
+/* -- CSV parsing (engine/sources/csv.h) -- */
 enum {
     ASP_CSV_MORE = 0,   /* all input used, no complete record yet */
     ASP_CSV_RECORD = 1, /* a record is ready in asp_csv_record() */
     ASP_CSV_ERROR = -1  /* malformed input: see asp_csv_error() */
 };
 
-/* A record longer than this (bytes of field data) is an error, so that an
- * unterminated quote in a huge file fails instead of eating all memory. */
-#define ASP_CSV_MAX_RECORD (16u << 20)
-
+/* A CSV record: field i is data[start[i] .. stop[i]), NUL-terminated at stop[i];
+ * col[i] is the byte column where it starts; line the line where it starts. */
+typedef struct asp_csv_row {
+    const char *data;
+    const uint32_t *start;
+    const uint32_t *stop;
+    const uint32_t *col;
+    int32_t nfields;
+    int64_t line;
+} asp_csv_row;
 typedef struct asp_csv asp_csv;
 
 asp_csv *asp_csv_new(char delim);
@@ -42,6 +53,22 @@ int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used);
 /* Ends the input: returns ASP_CSV_RECORD for a last record without a final
  * newline, ASP_CSV_MORE when there is none, ASP_CSV_ERROR inside a quote. */
 int asp_csv_finish(asp_csv *p);
+
+
+/* The record ready after ASP_CSV_RECORD (valid until the next call), and
+ * the message after ASP_CSV_ERROR. */
+const asp_csv_row *asp_csv_record(const asp_csv *p);
+const char *asp_csv_error(const asp_csv *p);
+
+/* Field conversions (the whole of s[0..len) must match): 1, or 0 when it
+ * is no such value. asp_parse_epoch reads epoch numbers in units of unit_ns;
+ * asp_parse_time reads ISO-8601 (unit_ns 0), epoch numbers, or either
+ * (unit_ns -1: epoch seconds). */
+int asp_parse_number(const char *s, size_t len, double *out);
+int asp_parse_integer(const char *s, size_t len, int64_t *out);
+int asp_parse_epoch(const char *s, size_t len, int64_t unit_ns, int64_t *out);
+int asp_parse_time(const char *s, size_t len, int64_t unit_ns, int64_t *out);
+/* ffi: end */
 
 /* True when the parser holds part of a record (bytes since the last record). */
 int asp_csv_partial(const asp_csv *p);

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "asp_ffi.h"
+#include "sources/glob.h"
 
 static int by_bytes(const void *a, const void *b)
 {

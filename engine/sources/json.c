@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "asp_ffi.h"
+#include "sources/json.h"
 
 enum { T_NULL, T_FALSE, T_TRUE, T_NUMBER, T_STRING, T_ARRAY, T_OBJECT };
 

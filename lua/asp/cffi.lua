@@ -1,5 +1,6 @@
--- The C engine as the FFI sees it: its declarations (generated from
--- engine/asp_ffi.h) and the process's scheduler.
+-- The C engine as the FFI sees it: its declarations (asp.cdef, generated
+-- from the ffi blocks of engine's headers by scripts/gen-cdef.lua) and the
+-- process's scheduler.
 local ffi = require("ffi")
 ffi.cdef(require("asp.cdef"))
 local C = ffi.C

@@ -71,11 +71,7 @@ end
 
 -- Native sources (docs/sources.md) and statistics.
 do
-  local csv = require("asp.csv")
-  local live = require("asp.live")
-  asp.csv = csv.csv
-  asp.stdin, asp.tcp, asp.listen, asp.udp, asp.tail, asp.exec =
-    live.stdin, live.tcp, live.listen, live.udp, live.tail, live.exec
+  for name, new in pairs(require("asp.sources")) do asp[name] = new end
   asp.stats = require("asp.stats").stats
 end
 

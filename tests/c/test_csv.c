@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "sources/csv.h"
+#include "sources/json.h"
 #include "time.h"
 
 /* Parses text in chunks of `chunk` bytes; writes records as "f1|f2;..." into out.

@@ -1,4 +1,5 @@
--- Live sources: asp.stdin, asp.tcp, asp.listen, asp.udp, asp.tail, asp.exec.
+-- The live sources' common Lua side: what asp.stdin, asp.tcp, asp.listen,
+-- asp.udp, asp.tail and asp.exec (one file each in lua/asp/sources/) share.
 --
 -- Each is a native future source (metatable __asp_future) that
 -- process_stream drives with four methods: _open() when the run starts (it
@@ -7,11 +8,14 @@
 -- item when a line arrives), _pull() when the item runs (the next (Time,
 -- value); false when nothing is buffered; nil at the end) and _close() when
 -- the run ends. Lines are decoded as raw strings, CSV or JSON.
+--
+-- A kind's file checks its arguments and calls M.make with the function
+-- that opens its C side (engine/sources/<kind>.c) on the core's asp_live.
 local ffi = require("ffi")
 local cffi = require("asp.cffi")
 local time = require("asp.time")
 local sched = require("asp.sched")
-local csv = require("asp.csv")
+local csv = require("asp.csv_decoder")
 
 local C = cffi.C
 local Time = time.ct
@@ -21,6 +25,7 @@ local new_tab = require("table.new")
 local M = {}
 
 local err_buf = ffi.new("char[512]")
+M.err_buf = err_buf -- where a kind's open function writes its error
 local line = ffi.new("asp_line[1]")
 local used_out = ffi.new("size_t[1]")
 local NL = "\n"
@@ -31,19 +36,25 @@ local source_mt = { __index = Source, __asp_future = true, __tostring = function
 
 -- -- Decoding ------------------------------------------------------------------
 
+-- Token types (engine/sources/json.h).
+local J_FALSE, J_TRUE, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT =
+  C.ASP_JSON_FALSE, C.ASP_JSON_TRUE, C.ASP_JSON_NUMBER, C.ASP_JSON_STRING, C.ASP_JSON_ARRAY, C.ASP_JSON_OBJECT
+-- What asp_live_pop returns (engine/sources/source.h).
+local LINE, NONE, END = C.ASP_LIVE_LINE, C.ASP_LIVE_NONE, C.ASP_LIVE_END
+
 local json_state
 local function json_build(toks, i)
   local tk = toks[i]
   local ty = tk.type
-  if ty == 3 then return tk.num, i + 1
-  elseif ty == 4 then return ffi_string(tk.str, tk.len), i + 1
-  elseif ty == 5 then
+  if ty == J_NUMBER then return tk.num, i + 1
+  elseif ty == J_STRING then return ffi_string(tk.str, tk.len), i + 1
+  elseif ty == J_ARRAY then
     local n = tk.n
     local a = new_tab(n, 0)
     i = i + 1
     for k = 1, n do a[k], i = json_build(toks, i) end
     return a, i
-  elseif ty == 6 then
+  elseif ty == J_OBJECT then
     local n = tk.n
     local o = new_tab(0, n)
     i = i + 1
@@ -52,8 +63,8 @@ local function json_build(toks, i)
       o[key], i = json_build(toks, i + 1)
     end
     return o, i
-  elseif ty == 2 then return true, i + 1
-  elseif ty == 1 then return false, i + 1
+  elseif ty == J_TRUE then return true, i + 1
+  elseif ty == J_FALSE then return false, i + 1
   end
   return nil, i + 1
 end
@@ -124,25 +135,6 @@ function Source:reject(msg)
   end
   if msg:sub(1, #self.name) ~= self.name then msg = self.name .. ": " .. msg end
   error(msg, 0)
-end
-
--- Faults counted by the source (docs/errors.md), for asp.stats(): only the
--- non-zero ones, so that a clean run's entries stay as they were.
-local counts_out = ffi.new("int64_t[3]")
-function Source:counts()
-  local t = {}
-  if self.cut_n and self.cut_n > 0 then t.cut_lines = self.cut_n end
-  if self.l ~= nil then
-    C.asp_live_counts(self.l, counts_out)
-    self.last_counts = { tonumber(counts_out[0]), tonumber(counts_out[1]), tonumber(counts_out[2]) }
-  end
-  local c = self.last_counts
-  if c then
-    if c[1] > 0 then t.cut_lines = (t.cut_lines or 0) + c[1] end
-    if c[2] > 0 then t.accept_waits = c[2] end
-    if c[3] > 0 then t.dropped_connections = c[3] end
-  end
-  return t
 end
 
 -- Faults counted by the source (docs/errors.md), for asp.stats(): only the
@@ -223,43 +215,21 @@ end
 function Source:_pull()
   local l = self.l
   local rc = C.asp_live_pop(l, line)
-  if rc == 1 then
+  if rc == LINE then
     local t, v = decode(self, line[0].data, line[0].len, line[0].arrival)
     if t then return t, v end
     return self:_pull()
-  elseif rc == 0 then
+  elseif rc == NONE then
     return false
-  elseif rc == -1 then
-    if self.exec then self:exited() end
+  elseif rc == END then
+    if self.on_end then self:on_end() end
     return nil
   end
   error(self.name .. ": " .. ffi_string(C.asp_live_error(l)), 0)
 end
 
--- asp.exec: the process exited (its output ended before). Its status goes
--- into asp.stats(); a non-zero status or a signal is a warning on stderr, or
--- with check = true an error of the run (after every line was delivered).
-function Source:exited()
-  if self.exit_status ~= nil or self.l == nil or C.asp_live_exited(self.l) == 0 then return end
-  local st = tonumber(C.asp_live_exit_status(self.l))
-  local what
-  if st < 0 then
-    self.exit_signal = -st
-    self.exit_status = 128 - st
-    what = "was killed by signal " .. (-st)
-  else
-    self.exit_status = st
-    if st ~= 0 then what = "exited with status " .. st end
-  end
-  if what then
-    if self.check then error(self.name .. ": the process " .. what .. " (check = true)", 0) end
-    io.stderr:write(self.name .. ": warning: the process " .. what .. "\n")
-  end
-end
-
 function Source:_close()
   if self.l ~= nil then
-    self:counts() -- kept for asp.stats() after the run
     self:counts() -- kept for asp.stats() after the run
     ffi.gc(self.l, nil)
     C.asp_live_set_fail_item(self.l, -1)
@@ -279,7 +249,7 @@ function Source:port()
   return C.asp_live_port(self.l)
 end
 
--- -- Constructors --------------------------------------------------------------
+-- -- What the kinds' constructors share ----------------------------------------
 
 local COMMON = {
   format = true, buffer = true, max_line = true, name = true,
@@ -287,7 +257,7 @@ local COMMON = {
   columns = true, on_error = true, unpack = true,
 }
 
-local function make(fname, label, opts, extra, start)
+function M.make(fname, label, opts, extra, start)
   opts = opts or {}
   if type(opts) ~= "table" then error(fname .. ": bad argument #1 (a table of options expected)", 3) end
   for k in pairs(opts) do
@@ -332,7 +302,7 @@ local function make(fname, label, opts, extra, start)
   return self
 end
 
-local function host_port(fname, opts)
+function M.host_port(fname, opts)
   if type(opts) ~= "table" then error(fname .. ": bad argument #1 (a table {host, port, ...} expected)", 3) end
   local host = opts.host or opts[1] or "127.0.0.1"
   local port = opts.port or opts[2]
@@ -343,35 +313,12 @@ local function host_port(fname, opts)
   return host, port
 end
 
-function M.stdin(opts)
-  return make("asp.stdin", "(standard input)", opts, nil, function(_, l)
-    return C.asp_live_stdin(l, err_buf, 512)
-  end)
-end
-
-function M.tcp(opts)
-  local host, port = host_port("asp.tcp", opts)
-  local rec = opts.reconnect
-  local r0, r1 = 0, 0
-  if rec == true then r0, r1 = 100, 5000
-  elseif type(rec) == "table" then
-    r0 = math.floor((rec.initial or 0.1) * 1000)
-    r1 = math.floor((rec.max or 5) * 1000)
-  elseif rec ~= nil and rec ~= false then
-    error("asp.tcp: option 'reconnect' must be true or {initial = s, max = s}", 2)
-  end
-  if rec and r0 < 1 then r0 = 1 end
-  return make("asp.tcp", host .. ":" .. port, opts, { host = true, port = true, reconnect = true }, function(_, l)
-    return C.asp_live_tcp(l, host, port, r0, r1, err_buf, 512)
-  end)
-end
-
 -- A server binds and listens at once, so that its port is known (port 0:
 -- see :port()) and clients may connect before the run; it reads when the
 -- run starts. It never ends by itself: asp.stop() ends the run.
-local function bound(fname, opts, fn)
-  local host, port = host_port(fname, opts)
-  local self = make(fname, host .. ":" .. port, opts, { host = true, port = true })
+function M.bound(fname, opts, fn)
+  local host, port = M.host_port(fname, opts)
+  local self = M.make(fname, host .. ":" .. port, opts, { host = true, port = true })
   local l = C.asp_live_new(self.buffer, self.max_line)
   if l == nil then error(fname .. ": out of memory", 3) end
   if fn(l, host, port) ~= 0 then
@@ -383,60 +330,6 @@ local function bound(fname, opts, fn)
   C.asp_live_set_name(l, self.name)
   self:set_drop_cut(l)
   return self
-end
-
-function M.listen(opts)
-  return bound("asp.listen", opts, function(l, host, port)
-    return C.asp_live_listen(l, host, port, err_buf, 512)
-  end)
-end
-
-function M.udp(opts)
-  return bound("asp.udp", opts, function(l, host, port)
-    return C.asp_live_udp(l, host, port, err_buf, 512)
-  end)
-end
-
-function M.tail(path, opts)
-  if type(path) ~= "string" then error("asp.tail: bad argument #1 (a file path expected)", 2) end
-  if opts ~= nil and type(opts) ~= "table" then
-    error("asp.tail: bad argument #2 (a table of options expected, got " .. type(opts) .. ")", 2)
-  end
-  return make("asp.tail", path, opts, nil, function(_, l)
-    return C.asp_live_tail(l, path, -1, err_buf, 512)
-  end)
-end
-
-function M.exec(opts)
-  if type(opts) ~= "table" or type(opts[1]) ~= "string" then
-    error("asp.exec: bad argument #1 (a table {cmd, args...} expected)", 2)
-  end
-  local argv = {}
-  for i = 1, #opts do argv[i] = tostring(opts[i]) end
-  local cargv = ffi.new("const char *[?]", #argv + 1)
-  for i = 1, #argv do cargv[i - 1] = argv[i] end
-  cargv[#argv] = nil
-  if opts.check ~= nil and type(opts.check) ~= "boolean" then
-    error("asp.exec: option 'check' must be a boolean (got " .. type(opts.check) .. ")", 2)
-  end
-  local self = make("asp.exec", table.concat(argv, " "), opts, { check = true }, function(s, l)
-    s.keep = { argv, cargv }
-    return C.asp_live_exec(l, cargv, err_buf, 512)
-  end)
-  self.exec, self.check = true, opts.check == true
-  return self
-end
-
--- The watch behind asp.csv's follow mode: wakes the stream when the file may
--- have grown; the reader reads it.
-function M.watch(path)
-  local l = C.asp_live_new(0, 0)
-  if l == nil then error("asp.csv: out of memory", 0) end
-  if C.asp_live_watch(l, path, err_buf, 512) ~= 0 then
-    C.asp_live_close(l)
-    error("asp.csv: " .. path .. ": " .. ffi_string(err_buf), 0)
-  end
-  return l
 end
 
 return M
