@@ -31,11 +31,13 @@
 /* -- The scheduler (engine/sched.h) -- */
 typedef struct asp_sched asp_sched;
 
-/* What asp_sched_next returns when it gives no item. */
+/* What asp_sched_next returns when it gives no item, and the run loop
+ * (lua/asp/sched.lua) its dispatchers: one status enum for both sides. */
 enum {
     ASP_SCHED_EMPTY = -1,       /* nothing queued and no live source open */
     ASP_SCHED_INTERRUPTED = -2, /* asp_sched_interrupt was called */
-    ASP_SCHED_PAUSED = -4       /* the budget of asp_sched_pause ran out (-3 is asp.stop in Lua) */
+    ASP_SCHED_STOPPED = -3,     /* asp.stop() was called (the Lua run loop's own status) */
+    ASP_SCHED_PAUSED = -4       /* the budget of asp_sched_pause ran out */
 };
 /* ffi: end */
 

@@ -30,10 +30,9 @@ local DONE = setmetatable({}, { __tostring = function() return "asp done" end })
 -- PAUSED) to drive() as yield(STATUS, n): the private table comes first so
 -- that a callback's own coroutine.yield(<number>) can never pass for one.
 local STATUS = setmetatable({}, { __tostring = function() return "asp status" end })
--- What a dispatcher returns to asp.run besides the C statuses (EMPTY -1,
--- INTERRUPTED -2).
-local STOPPED = -3
-local INTERRUPTED = -2
+-- The statuses are engine/sched.h's enum (one definition for C and Lua).
+local STOPPED = C.ASP_SCHED_STOPPED
+local INTERRUPTED = C.ASP_SCHED_INTERRUPTED
 local SIGNAL_NAMES = { [1] = "SIGHUP", [2] = "SIGINT", [13] = "SIGPIPE (standard output closed)", [15] = "SIGTERM" }
 
 -- Item kinds and their handlers: handler(payload, id) runs the item.
@@ -546,7 +545,7 @@ end
 -- paused before its first item; M.resume drives it on. M.on_pause, when set,
 -- is called when asp.run returns paused.
 M.interactive = false
-local PAUSED = -4   -- ASP_SCHED_PAUSED
+local PAUSED = C.ASP_SCHED_PAUSED
 M.PAUSED = PAUSED
 
 -- Drives a paused run for at most `budget` items (nil: no limit) and none
@@ -560,7 +559,7 @@ function M.resume(budget, pause_after)
   C.asp_sched_pause(S, -1, 0x7fffffffffffffffLL)
   if ok and gc_failure then ok, r = false, gc_failure; gc_failure.taken = true end
   if ok and r == PAUSED then return "paused" end
-  if ok and r == -2 then return "interrupted" end
+  if ok and r == INTERRUPTED then return "interrupted" end
   finish_run(not ok)
   if not ok then error(error_text(r), 0) end
   raise_cleanup_error()
