@@ -143,15 +143,19 @@ clean:
 # workload of bench/workloads several times; prints the tables and writes
 # bench/results.md. BENCH_RUNS=5, BENCH_BIG=1 (1 GB csv), BENCH_BASE=other
 # asp-lua to compare with: see bench/run.lua. Never part of make test.
-# The machine's floor for the live TCP row (bench/reference/tcp_reader.c).
-build/bench/tcp_reader: bench/reference/tcp_reader.c
+# The machine's floor for the live TCP row (bench/reference/tcp_reader.c),
+# and the machine's limit for the throughput rows: plain C programs doing the
+# same work (merge.c: the K-way merge; csv.c: the quotes file; calls.c: the
+# call_later + sleep mix), each run alternated with its asp-lua row.
+BENCH_REFS := build/bench/tcp_reader build/bench/merge build/bench/csv build/bench/calls
+build/bench/%: bench/reference/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L -O2 $(WARN) $< -o $@
 
 .PHONY: bench
 bench:
 	@sh scripts/install-deps.sh bench
-	@$(MAKE) --no-print-directory BUILD=build/bench OPT=-O2 SAN= build/bench/asp-lua build/bench/tcp_reader
+	@$(MAKE) --no-print-directory BUILD=build/bench OPT=-O2 SAN= build/bench/asp-lua $(BENCH_REFS)
 	build/bench/asp-lua bench/run.lua build/bench/asp-lua
 	@# The load of issue #6 at full size: 200,000 lines/s for 30 s over TCP.
 	@echo "== soak: $(SOAK_RATE) lines/s for $(SOAK_SECONDS) s"

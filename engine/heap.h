@@ -75,6 +75,19 @@ asp_heap_entry asp_heap_pop(asp_heap *h);
  * to the next operation, which a push of an unqueued id does for free.
  */
 asp_heap_entry asp_heap_take(asp_heap *h);
+/*
+ * asp_heap_take for a heap that is not held and not empty (the scheduler's
+ * fast path, inline: no call, no settle).
+ */
+static inline asp_heap_entry asp_heap_take_settled(asp_heap *h)
+{
+    asp_heap_entry top = h->entries[0];
+    h->pos[top.id] = -1;
+    h->count--;
+    h->held = 1;
+    return top;
+}
+
 /* The minimum, or NULL when the heap is empty. */
 const asp_heap_entry *asp_heap_top(asp_heap *h);
 

@@ -34,8 +34,61 @@ end
 -- The range rule (docs/api.md "Range"): a Time is never NaN, infinite or
 -- outside int64 ns; arithmetic that would make one raises (never saturates).
 local RANGE = "1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z, int64 ns since the epoch"
-local checked_out = ffi.new("int64_t[1]")
 local diff_out = ffi.new("double[1]")
+
+-- Seconds to int64 ns in the JIT: the same arithmetic as engine/time.c's
+-- asp_time_from_seconds, operation for operation (so the same rounding:
+-- round half away from zero of the fraction, on the magnitude), without a
+-- call through the FFI per event (a past source's epoch numbers, Time +
+-- seconds). tests/lua/time_jit_spec.lua checks it against the C functions.
+local I64 = ffi.typeof("int64_t")
+local INT64_MAX = 0x7fffffffffffffffLL
+local INT64_MIN = -INT64_MAX - 1
+local ZERO = 0LL
+local floor = math.floor
+local HUGE = math.huge
+
+-- asp_time_from_seconds: saturates (NaN is 0, out of range is INT64_MIN/MAX).
+local function from_seconds_sat(x)
+  if x ~= x then return ZERO end
+  local neg = x < 0
+  local mag = neg and -x or x
+  if mag >= 9223372037.0 then return neg and INT64_MIN or INT64_MAX end -- also the infinities
+  local whole = floor(mag)
+  local frac = floor((mag - whole) * 1e9 + 0.5) -- 0..1e9, exact as in C
+  -- whole <= 9223372036 here: only its last fraction can overflow (combine_ns).
+  if whole >= 9223372036 and frac > 854775807 then return neg and INT64_MIN or INT64_MAX end
+  local ns = I64(whole) * 1000000000 + frac
+  return neg and -ns or ns
+end
+
+-- asp_time_seconds_ns: the ns, or nil and the reason code (-1 NaN, -2
+-- infinite, -3 out of range; INT64_MAX/MIN count as out of range).
+local function seconds_ns(x)
+  if x ~= x then return nil, -1 end
+  if x == HUGE or x == -HUGE then return nil, -2 end
+  local ns = from_seconds_sat(x)
+  if ns == INT64_MAX or ns == INT64_MIN then return nil, -3 end
+  return ns
+end
+
+-- asp_time_add_checked: ns + seconds, or nil and the reason code.
+local function add_checked(ns, x)
+  local d, rc = seconds_ns(x)
+  if not d then return nil, rc end
+  local r = ns + d -- int64 arithmetic wraps: overflow shows in the sign
+  if (d > 0 and r < ns) or (d < 0 and r > ns) then return nil, -3 end
+  return r
+end
+
+-- asp_time_add_seconds: ns + seconds, saturating at the ends of the range.
+local function add_seconds_sat(ns, x)
+  local d = from_seconds_sat(x)
+  local r = ns + d
+  if d > 0 and r < ns then return INT64_MAX end
+  if d < 0 and r > ns then return INT64_MIN end
+  return r
+end
 
 -- Why a checked conversion (asp_time_seconds_ns, _add_checked, _diff) failed.
 local function range_reason(rc)
@@ -54,9 +107,9 @@ function Time.__add(a, b)
     error("attempt to add a Time and a " .. (is_time(b) and "Time" or type(b))
       .. " (add a number of seconds)", 2)
   end
-  local rc = C.asp_time_add_checked(a.ns_, b, checked_out)
-  if rc ~= 0 then arith_error(rc, a.ns_, " + ", b, 2) end
-  return Time_ct(checked_out[0])
+  local r, rc = add_checked(a.ns_, b)
+  if not r then arith_error(rc, a.ns_, " + ", b, 2) end
+  return Time_ct(r)
 end
 
 function Time.__sub(a, b)
@@ -64,9 +117,9 @@ function Time.__sub(a, b)
     error("attempt to subtract a Time from a " .. type(a), 2)
   end
   if type(b) == "number" then
-    local rc = C.asp_time_add_checked(a.ns_, -b, checked_out)
-    if rc ~= 0 then arith_error(rc, a.ns_, " - ", b, 2) end
-    return Time_ct(checked_out[0])
+    local r, rc = add_checked(a.ns_, -b)
+    if not r then arith_error(rc, a.ns_, " - ", b, 2) end
+    return Time_ct(r)
   elseif is_time(b) then
     if C.asp_time_diff(a.ns_, b.ns_, diff_out) ~= 0 then
       error("Time arithmetic: " .. format_ns(a.ns_) .. " - " .. format_ns(b.ns_)
@@ -213,8 +266,9 @@ local function coerce(x)
     if istype(Time_ct, x) then return x end
     return nil
   elseif tx == "number" then
-    if C.asp_time_seconds_ns(x, checked_out) ~= 0 then return nil end
-    return Time_ct(checked_out[0])
+    local ns = seconds_ns(x)
+    if not ns then return nil end
+    return Time_ct(ns)
   elseif tx == "string" then
     local ns = parse_ns(x)
     if ns == nil then return nil end
@@ -225,14 +279,18 @@ end
 
 -- Epoch seconds as a Time; nil and the reason when NaN, infinite or out of range.
 local function from_seconds(x)
-  local rc = C.asp_time_seconds_ns(x, checked_out)
-  if rc ~= 0 then return nil, range_reason(rc), rc end
-  return Time_ct(checked_out[0])
+  local ns, rc = seconds_ns(x)
+  if not ns then return nil, range_reason(rc), rc end
+  return Time_ct(ns)
 end
 
 return {
   ct = Time_ct,
   from_seconds = from_seconds,
+  seconds_ns = seconds_ns,
+  add_checked = add_checked,
+  add_seconds_sat = add_seconds_sat,
+  from_seconds_sat = from_seconds_sat,
   range_reason = range_reason,
   is_time = is_time,
   coerce = coerce,
