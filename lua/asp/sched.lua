@@ -46,10 +46,21 @@ local declare = item_kinds.declare
 -- array, not one in each of two (with 10,000 streams neither stays cached).
 local items = {}
 
+-- -- The run's state: all of it here (docs/architecture.md, "Who owns the
+-- run"); finish_run resets it. The C scheduler owns the clock, the queue and
+-- its bounds; these are the rest.
 local running_run = false   -- inside asp.run
 local stopping = false      -- asp.stop() was called
 local current = nil         -- the coroutine dispatching now
 local current_ctx = nil     -- what runs now, for error messages
+local gc_failure = nil      -- a finalizer's error, raised as the run's (gc_guard)
+local pasts_open = 0        -- streams with a past not exhausted yet (live = false)
+local last_past_ns = nil    -- the latest event time of an exhausted past
+-- Published for the other modules: M.backtest (live = false: no futures,
+-- end after the last past event), M.never_wait (the clock never waits:
+-- live = false or asp.test.run), M.interactive (the REPL: asp.run pauses at
+-- the start), and, once a run ended, M.last_result, M.run_failed,
+-- M.live_open, M.cleanup_error.
 local ctx_of = setmetatable({}, { __mode = "k" }) -- detached coroutine -> its context
 local is_worker = setmetatable({}, { __mode = "k" })
 local pool, pool_n = {}, 0
@@ -144,8 +155,8 @@ end
 -- So finalizers set with ffi.gc or on a newproxy(true) metatable are run
 -- under pcall: in a run, the first error stops the run after the current
 -- item, as an error of the run naming the finalizer and what ran when the
--- collector called it; outside a run it is written to stderr.
-local gc_failure = nil
+-- collector called it; outside a run it is written to stderr (gc_failure,
+-- with the run's state above).
 
 local function gc_guard(f)
   return function(...)
@@ -480,9 +491,7 @@ end
 
 -- asp-lua --backtest makes live = false the default of every run.
 M.default_live = true
-M.backtest = false          -- the current run has live = false
-local pasts_open = 0        -- streams with a past not exhausted yet
-local last_past_ns = nil    -- the latest event time of an exhausted past
+M.backtest = false
 
 function M.past_opened()
   pasts_open = pasts_open + 1
