@@ -231,6 +231,14 @@ int asp_live_arm(asp_live *l, int32_t item, uint32_t order)
     return 0;
 }
 
+int asp_live_arm_ready(asp_live *l, int32_t item, uint32_t order)
+{
+    l->item = item;
+    l->order = order;
+    l->armed = 0;
+    return asp_sched_push_event(l->s, item, asp_time_wall(), order) == 0 ? 1 : -1;
+}
+
 const char *asp_live_error(const asp_live *l)
 {
     return l->err;

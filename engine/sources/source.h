@@ -59,6 +59,10 @@ asp_live *asp_live_new(int32_t max_buffer, int32_t max_line);
 void asp_live_set_fail_item(asp_live *l, int32_t item);
 void asp_live_begin(asp_live *l);
 int asp_live_arm(asp_live *l, int32_t item, uint32_t order);
+/* The source's Lua side has read an event ahead (asp.csv's follow mode
+ * finds a row already there): queue the stream's item now, at the wall
+ * clock, so that a live stream's next heap entry always comes from C. */
+int asp_live_arm_ready(asp_live *l, int32_t item, uint32_t order);
 int asp_live_pop(asp_live *l, asp_line *out);
 void asp_live_resume(asp_live *l);
 size_t asp_live_buffered(const asp_live *l);

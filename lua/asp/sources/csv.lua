@@ -9,7 +9,6 @@
 local ffi = require("ffi")
 local cffi = require("asp.cffi")
 local time = require("asp.time")
-local sched = require("asp.sched")
 local decoder = require("asp.csv_decoder")
 
 local C = cffi.C
@@ -142,8 +141,7 @@ function Reader:_arm(id, order)
   local t, v = self:next(true)
   if t then
     self.pend_t, self.pend_v = t, v
-    sched.schedule_event(id, C.asp_time_wall(), order)
-    return 1
+    return C.asp_live_arm_ready(self.watch, id, order)
   end
   return C.asp_live_arm(self.watch, id, order)
 end
