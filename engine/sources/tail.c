@@ -22,6 +22,8 @@
 
 #define ROTATE_GRACE_MS 1000
 
+#define MARK_MAX 32
+
 typedef struct tail {
     char *path;
     char *base;          /* the file's name in its directory */
@@ -36,6 +38,11 @@ typedef struct tail {
     int has_timer;
     uv_fs_event_t dirwatch; /* inotify on the file's directory: polls at once */
     int has_dirwatch;
+    /* The last bytes read, as they were in the file before file.pos: when
+     * they are not there any more, the file was truncated and written
+     * again (copytruncate) even if it has grown back past file.pos. */
+    char mark[MARK_MAX];
+    size_t mark_len;
 } tail;
 
 /* A partial line that can never be completed (its file was truncated or
@@ -65,6 +72,25 @@ static void finish_old(asp_live *l)
     asp_linebuf_free(&k->oldpart.lb);
 }
 
+/* Remembers the bytes just before the position of the current file. */
+static void set_mark(tail *k)
+{
+    size_t n = k->file.pos < MARK_MAX ? (size_t)k->file.pos : MARK_MAX;
+    ssize_t r = n ? pread(k->file.fd, k->mark, n, (off_t)(k->file.pos - (int64_t)n)) : 0;
+    k->mark_len = r == (ssize_t)n ? n : 0;
+}
+
+/* True when the bytes before the position changed: truncated and rewritten. */
+static int rewritten(tail *k)
+{
+    char now[MARK_MAX];
+    size_t n = k->mark_len;
+    if (n == 0 || k->file.pos < (int64_t)n)
+        return 0;
+    return pread(k->file.fd, now, n, (off_t)(k->file.pos - (int64_t)n)) != (ssize_t)n ||
+           memcmp(now, k->mark, n) != 0;
+}
+
 static void poll_tail(asp_live *l)
 {
     tail *k = l->impl;
@@ -82,7 +108,13 @@ static void poll_tail(asp_live *l)
         else if (now - k->old_grew >= (int64_t)ROTATE_GRACE_MS * 1000000)
             finish_old(l);
     }
+    if (rewritten(k)) {
+        /* Truncated and already written again past where we were. */
+        k->file.pos = 0;
+        drop_cut(l, &l->filepart, "the file was truncated");
+    }
     r = asp__file_drain(l, &k->file, &l->filepart, 1);
+    set_mark(k);
     if (r == 0)
         return; /* paused: nothing switches before this file is read to its end */
     if (fstat(k->file.fd, &cur) == 0 && (int64_t)cur.st_size < k->file.pos) {
@@ -90,6 +122,7 @@ static void poll_tail(asp_live *l)
         k->file.pos = 0;
         drop_cut(l, &l->filepart, "the file was truncated");
         asp__file_drain(l, &k->file, &l->filepart, 1);
+        set_mark(k);
         return;
     }
     if (stat(k->path, &named) != 0) {
@@ -124,6 +157,7 @@ static void poll_tail(asp_live *l)
         k->file.pos = 0;
         k->file.ino = named.st_ino;
         k->file.dev = named.st_dev;
+        k->mark_len = 0;
         if (k->deleted) {
             k->deleted = 0;
             asp__source_warn(l, "the file exists again: ", "reading it from its start");
@@ -204,6 +238,7 @@ static void tail_replay_pos(asp_live *l, const char *data, size_t len)
         k->file.dev = st.st_dev;
     }
     asp__file_restore(l, &k->file, pos, data, len);
+    set_mark(k);
 }
 
 static void tail_close(asp_live *l)
