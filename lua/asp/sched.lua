@@ -260,7 +260,6 @@ local function resume_task(co)
     error(unexpected_yield(co, ctx), 0)
   end
 end
-M.resume_task = resume_task
 
 local WAKE = declare("wake", {
   run = function(co, id)
@@ -476,10 +475,9 @@ end
 
 -- -- Running -------------------------------------------------------------------
 
--- Hooks the other modules register: prepare(task) before the clock is
--- placed (returns the ns of its first past event or nil), and cleanup() when
--- a run ends for any reason.
-M.prepare = {}
+-- Hooks the other modules register: cleanup() when a run ends for any
+-- reason (it may return an error message: see finish_run). Each task's own
+-- prepare method reads its first past event before the clock is placed.
 M.cleanups = {}
 M.run_starts = {} -- run_start() when a run begins, before its tasks are prepared
 
@@ -555,7 +553,6 @@ end
 -- is called when asp.run returns paused.
 M.interactive = false
 local PAUSED = C.ASP_SCHED_PAUSED
-M.PAUSED = PAUSED
 
 -- Drives a paused run for at most `budget` items (nil: no limit) and none
 -- due after `pause_after` ns (nil: no limit). Returns "paused" or

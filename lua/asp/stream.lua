@@ -430,5 +430,4 @@ function M.process_stream(opts)
   return st
 end
 
-M.methods = methods
 return M

@@ -297,5 +297,4 @@ return {
   parse_ns = parse_ns,
   format_ns = format_ns,
   parse_in_zone = parse_in_zone,
-  wall = function() return Time_ct(C.asp_time_wall()) end,
 }
