@@ -4,39 +4,11 @@
 -- counts and the sum equal those of a straight run up to the same time.
 local h = require("helpers")
 
-local T0 = 1735689600 -- 2025-01-01T00:00:00Z
+package.path = "tests/repl/?.lua;" .. package.path
+local data = require("csv_data")
+local iso = data.iso
 
-local function iso(s)
-  local whole = math.floor(s)
-  return os.date("!%Y-%m-%dT%H:%M:%S", T0 + whole) .. ("%.3fZ"):format(s - whole):sub(2)
-end
-
--- Rows at step, 2*step, ... seconds; bid and ask small integers.
-local function rows(n, step, salt)
-  local out, list = { "time,bid,ask" }, {}
-  for i = 1, n do
-    local t = i * step
-    local bid, ask = (i * salt) % 97, (i * 13 + salt) % 89
-    out[#out + 1] = ("%s,%d,%d"):format(iso(t), bid, ask)
-    list[i] = { t = t, v = bid * 3 + ask }
-  end
-  return table.concat(out, "\n") .. "\n", list
-end
-
--- What a straight run has done once every item due at or before s ran.
-local function expected(files, s)
-  local c, sum = {}, 0
-  for name, list in pairs(files) do
-    c[name] = 0
-    for _, r in ipairs(list) do
-      if r.t <= s then
-        c[name] = c[name] + 1
-        sum = sum + r.v
-      end
-    end
-  end
-  return ("S %d %d %d %d"):format(c.a, c.b, c.f, sum)
-end
+local expected = data.expected
 
 describe("time travel over asp.csv files", function()
   local dir, a, b, f, files
@@ -45,20 +17,9 @@ describe("time travel over asp.csv files", function()
     dir = os.tmpname()
     os.remove(dir)
     assert(os.execute("mkdir " .. dir) == 0)
-    files = {}
-    local text
-    -- ~1 MB each: several 256 KiB chunks, so a shared offset would show.
-    text, files.a = rows(30000, 0.5, 7)
-    a = dir .. "/a.csv"
-    h.write_file(a, text)
-    text, files.b = rows(20000, 0.7, 11)
-    b = dir .. "/b.csv"
-    h.write_file(b, text)
-    assert(os.execute("gzip " .. b) == 0)
-    b = b .. ".gz"
-    text, files.f = rows(1000, 13, 5)
-    f = dir .. "/f.csv"
-    h.write_file(f, text .. iso(20000) .. ",stop,0\n")
+    local paths
+    paths, files = data.make(dir)
+    a, b, f = paths[1], paths[2], paths[3]
   end)
 
   teardown(function()

@@ -14,7 +14,7 @@ end
 
 describe("the REPL (asp-lua -i) on a terminal", function()
   for _, name in ipairs({ "step_and_until", "break_and_watch", "back_is_exact", "back_into_live", "ctrl_c",
-    "dead_checkpoint", "stopped_checkpoint", "frictions", "progress" }) do
+    "dead_checkpoint", "stopped_checkpoint", "frictions", "progress", "csv_back" }) do
     it(name:gsub("_", " "), function()
       local ok, text = scenario(name)
       assert(ok, text)
