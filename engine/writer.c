@@ -559,6 +559,23 @@ static void sync_dir(const char *path)
     }
 }
 
+int asp_writer_go_live(asp_writer *w)
+{
+    int fd;
+    if (w->append || w->fd < 0)
+        return w->failed ? -1 : 0;
+    if (asp_writer_commit(w) != 0)
+        return -1;
+    fd = open(w->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0)
+        return fail(w, "reopen for appending", errno);
+    w->fd = fd;
+    w->append = 1;
+    w->last_flush = monotonic_ns();
+    watch_appends(w, 1);
+    return 0;
+}
+
 int asp_writer_commit(asp_writer *w)
 {
     int fd = w->fd;

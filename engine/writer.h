@@ -30,6 +30,9 @@ void asp_writer_cancel_row(asp_writer *w);
 void asp_writer_set_flush(asp_writer *w, int64_t interval_ns);
 int asp_writer_flush(asp_writer *w, int32_t sync);
 int asp_writer_commit(asp_writer *w);
+/* The run went live: the rows so far are committed under the final name
+ * (as at close), and the file is appended to from now on (append mode). */
+int asp_writer_go_live(asp_writer *w);
 void asp_writer_abort(asp_writer *w, int32_t keep);
 const char *asp_writer_error(const asp_writer *w);
 const char *asp_writer_temp(const asp_writer *w);

@@ -56,6 +56,10 @@ local current_ctx = nil     -- what runs now, for error messages
 local gc_failure = nil      -- a finalizer's error, raised as the run's (gc_guard)
 local pasts_open = 0        -- streams with a past not exhausted yet (live = false)
 local last_past_ns = nil    -- the latest event time of an exhausted past
+local live_hooks = {}       -- run at the live moment, before opts.on_live (M.at_live)
+local live_fn = nil         -- opts.on_live
+local live_item_set = false -- the live moment's item is handed to C
+local ensure_live_item      -- (defined with the live moment, below)
 -- Published for the other modules: M.backtest (live = false: no futures,
 -- end after the last past event), M.never_wait (the clock never waits:
 -- live = false or asp.test.run), M.interactive (the REPL: asp.run pauses at
@@ -507,6 +511,29 @@ function M.past_closed(last_ns)
   end
 end
 
+-- -- The live moment: opts.on_live and the modules' hooks -------------------
+
+local function live_moment()
+  for i = 1, #live_hooks do live_hooks[i]() end
+  if live_fn then live_fn() end
+end
+
+-- The item C hands out once at the live moment (sched.h), made when a run
+-- first needs it.
+ensure_live_item = function()
+  if not live_item_set and C.asp_sched_is_live(S) == 0 then
+    C.asp_sched_set_live_item(S, new_item(TASK, { fn = live_moment, ctx = "on_live of asp.run", n = 0 }))
+    live_item_set = true
+  end
+end
+
+-- fn() runs at this run's live moment, before opts.on_live (asp.writer
+-- turns a replay's file into an appended one then). Only inside a run.
+function M.at_live(fn)
+  live_hooks[#live_hooks + 1] = fn
+  ensure_live_item()
+end
+
 -- What asp.run returns (and asp.stats shows), made as the run ends.
 M.last_result = nil
 
@@ -524,6 +551,7 @@ local function finish_run(failed)
   -- For asp.test.run, which refuses a run that left live input open.
   M.live_open = C.asp_sched_live_sources(S)
   M.backtest, pasts_open, last_past_ns = false, 0, nil
+  live_hooks, live_fn, live_item_set = {}, nil, false
   C.asp_sched_clear(S)
   -- A cleanup may return an error message (a results file it could not
   -- commit): asp.run raises the first one when the run itself succeeded.
@@ -652,9 +680,8 @@ function M.run(tasks, opts)
       C.asp_sched_set_end(S, e)
     end
     C.asp_sched_set_backtest(S, M.never_wait and 1 or 0)
-    if opts.on_live then
-      C.asp_sched_set_live_item(S, new_item(TASK, { fn = opts.on_live, ctx = "on_live of asp.run", n = 0 }))
-    end
+    live_fn = opts.on_live
+    if live_fn then ensure_live_item() end
     for i = 1, n do
       local t = tasks[i]
       if is_task(t) then

@@ -127,6 +127,17 @@ function M.writer(path, opts)
   open_by_key[key] = self
   M.all[#M.all + 1] = self
   if C.asp_writer_header(cw) ~= 0 then fail(self) end
+  if not append and sched.is_running() then
+    -- A replay that goes live: what was written so far is committed under
+    -- the final name, and the file is appended to from then on, flushed
+    -- every `flush` seconds (docs/results.md).
+    sched.at_live(function()
+      if self.cw ~= nil and not self.append then
+        if C.asp_writer_go_live(self.cw) ~= 0 then fail(self) end
+        self.append = true
+      end
+    end)
+  end
   return self
 end
 

@@ -299,3 +299,29 @@ describe("an append-mode writer that goes quiet", function()
     assert.is_true(seen_at >= 0.15 and seen_at < 1.5, "reached the file after " .. tostring(seen_at) .. " s")
   end)
 end)
+
+describe("a writer made in a replay that goes live", function()
+  it("has its replayed rows under the final name at the live moment, then appends", function()
+    local path = os.tmpname()
+    os.remove(path)
+    local seen, w
+    asp.run({ asp.process_stream{
+      past = { { asp.now() - 2, 1 }, { asp.now() - 1, 2 } },
+      future = function(emit) asp.sleep(0.02); emit(3); asp.sleep(0.05); emit(4) end,
+      callback = function(_, v)
+        if v == 1 then w = asp.writer(path, { columns = { "v" }, flush = 10 }) end
+        w:write{ v = v }
+        if v == 3 then
+          local f = io.open(path)
+          seen = f and f:read("*a")
+          if f then f:close() end
+        end
+      end } })
+    local f = assert(io.open(path))
+    local all = f:read("*a")
+    f:close()
+    os.remove(path)
+    assert.are.equal("v\n1\n2\n", seen)       -- committed when the run went live
+    assert.are.equal("v\n1\n2\n3\n4\n", all)  -- then appended, and closed with the run
+  end)
+end)
