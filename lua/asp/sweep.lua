@@ -931,9 +931,18 @@ function M.single(path, script, ...)
   text = text .. encode_row(o.fmt, o.columns, vals)
   local dirpart, base = path:match("^(.-)([^/]*)$")
   local tmp = dirpart .. "." .. base .. ".tmp"
-  write_file(tmp, text)
-  local okr, rerr = os.rename(tmp, path)
-  if not okr then fail(rerr) end
+  local okw, werr = pcall(function()
+    write_file(tmp, text)
+    local okr, rerr = os.rename(tmp, path)
+    if not okr then os.remove(tmp); fail(rerr) end
+  end)
+  if not okw then
+    -- The script's own outcome stands; the row could not be kept: say so, fail.
+    local m = tostring(werr)
+    if m:sub(1, #PROG + 2) == PROG .. ": " then m = m:sub(#PROG + 3) end
+    io.stderr:write(("asp-lua: --result: cannot write '%s': %s\n"):format(path, m))
+    return 1
+  end
   return ok and 0 or 1
 end
 

@@ -215,4 +215,12 @@ describe("sweeps", function()
       assert.matches("missing rows: task 1: 0 of its 2 combinations", e, 1, true)
     end)
   end)
+
+  it("--result to a folder that does not exist says so in one line and fails", function()
+    local out, err, rc = h.run_asp({ "--result", "/nonexistent/row.csv", "-e", "" ,
+      h.temp_script("require('asp').result{ pnl = 1 }") })
+    assert.are.equal(1, rc, out)
+    assert.matches("^asp%-lua: %-%-result: cannot write '/nonexistent/row.csv': .*No such file or directory\n$", err)
+    h.cleanup()
+  end)
 end)
