@@ -333,7 +333,8 @@ static int pmain(lua_State *L)
         } else if (!interactive && run_script(L, argv, argc, script) != 0) {
             s->status = 1;
         }
-        if (show_stats)
+        /* A rebuild that failed says so, not the figures of no run. */
+        if (show_stats && !(asp_reload_role() == 2 && s->status != 0))
             report(L, luaL_dostring(L, "require('asp.stats').report()"));
         /* Results of a script that failed would be partial: none then. */
         if (s->status == 0 && !interactive && (record || report_path) &&
