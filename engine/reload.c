@@ -28,6 +28,7 @@
 
 #include "engine.h"
 #include "journal.h"
+#include "signals.h"
 #include "time.h"
 
 extern char **environ;
@@ -420,8 +421,16 @@ void asp_reload_watch(const char *file)
 /* The handed-over coordinator only reads its sources into the journal. */
 static void forward_forever(asp_sched *s)
 {
-    for (;;)
+    int passed = 0;
+    for (;;) {
         uv_run(&s->loop, UV_RUN_ONCE);
+        /* Ctrl-C or SIGTERM to the coordinator: the instance running the
+         * code stops as a run does; the session exits with its status. */
+        if (s->interrupted && !passed && R.current && !R.current->exited) {
+            uv_process_kill(&R.current->proc, asp_signals_received());
+            passed = 1;
+        }
+    }
 }
 
 static int coord_hook(asp_sched *s, int idle)
