@@ -175,8 +175,10 @@ static void on_exit_kid(uv_process_t *p, int64_t status, int sig)
         /* The instance running the code ended: so does the session. */
         if (R.building && !R.building->exited)
             uv_process_kill(&R.building->proc, SIGKILL);
+        /* Its Lua state is in the middle of a run it handed over: no
+         * lua_close, no atexit (LeakSanitizer would call that a leak). */
         fflush(NULL);
-        exit(sig ? 128 + sig : (int)status);
+        _exit(sig ? 128 + sig : (int)status);
     }
     if (k == R.building) {
         R.building = NULL;
