@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "journal.h"
 #include "progress.h"
+#include "reload.h"
 #include "repl.h"
 #include "sched.h"
 #include "series.h"

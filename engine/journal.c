@@ -23,6 +23,17 @@ static int64_t line_cur, wall_cur;
 static int64_t size;    /* the file's size as this process last saw it */
 static int injecting;   /* a record going back in is not journaled again */
 static int may_replay;  /* set when a checkpoint resumes, until its records run out */
+/* Under --reload (engine/reload.c): the writer publishes the end of its whole
+ * records here (shared memory) and calls after_append; a follower never
+ * writes, reads up to the published end, and takes nothing at or after
+ * limit (the handover point while it catches up). */
+static volatile int64_t *committed;
+static void (*after_append)(void);
+static int readonly;
+static int64_t limit = INT64_MAX;
+/* The last header read: a replay asks for the same one before every item. */
+static int64_t cache_at = -1;
+static asp_journal_head cache_h;
 
 /* Shared by every process of the session (mapped before they fork): once a
  * write failed, the journal ends where it failed, for all of them. */
@@ -91,7 +102,48 @@ int asp_journal_open_private(const char *dir)
     journal_fd = fd;
     line_cur = wall_cur = size = 0;
     may_replay = 0;
+    cache_at = -1;
     return 0;
+}
+
+void asp_journal_share(volatile int64_t *end, void (*appended)(void))
+{
+    committed = end;
+    after_append = appended;
+}
+
+void asp_journal_follow(int fd, volatile int64_t *end)
+{
+    asp_journal_close();
+    journal_fd = fd;
+    committed = end;
+    readonly = 1;
+    may_replay = 1;
+    line_cur = wall_cur = size = 0;
+    cache_at = -1;
+}
+
+void asp_journal_set_limit(int64_t off)
+{
+    limit = off;
+}
+
+/* The end of what this process may read: a follower's, the published end
+ * up to the limit. */
+static int64_t visible_end(void)
+{
+    if (readonly && committed) {
+        int64_t e = __atomic_load_n(committed, __ATOMIC_ACQUIRE);
+        return e < limit ? e : limit;
+    }
+    return size;
+}
+
+int64_t asp_journal_end_offset(void)
+{
+    if (committed)
+        return __atomic_load_n(committed, __ATOMIC_ACQUIRE);
+    return size;
 }
 
 int asp_journal_fd(void)
@@ -126,10 +178,16 @@ static int head_at(int64_t cur, asp_journal_head *h)
 {
     if (cur >= size)
         return -1;
+    if (cur == cache_at) {
+        *h = cache_h;
+        return 0;
+    }
     if (pread(journal_fd, h, sizeof *h, (off_t)cur) != (ssize_t)sizeof *h) {
         asp_journal_close(); /* a torn journal cannot be replayed faithfully */
         return -1;
     }
+    cache_at = cur;
+    cache_h = *h;
     return 0;
 }
 
@@ -155,6 +213,12 @@ int asp_journal_replaying(void)
      * which asks before every item, answers without a system call. */
     if (journal_fd < 0 || !may_replay)
         return 0;
+    if (readonly) {
+        /* A follower (--reload) reads on as records are published. */
+        size = visible_end();
+        seek_kind(ASP_JOURNAL_LINE, &line_cur, &h);
+        return journal_fd >= 0 && line_cur < size;
+    }
     if (fstat(journal_fd, &st) == 0)
         size = st.st_size;
     seek_kind(ASP_JOURNAL_LINE, &line_cur, &h);
@@ -170,6 +234,8 @@ static void append(int32_t kind, int32_t source, int64_t time, const char *data,
 {
     asp_journal_head h;
     int64_t at = size;
+    if (readonly)
+        return;
     memset(&h, 0, sizeof h);
     h.kind = kind;
     h.source = source;
@@ -197,6 +263,11 @@ static void append(int32_t kind, int32_t source, int64_t time, const char *data,
         return;
     }
     size = line_cur = wall_cur = at + (int64_t)(sizeof h + len);
+    if (committed) {
+        __atomic_store_n(committed, size, __ATOMIC_SEQ_CST);
+        if (after_append)
+            after_append();
+    }
 }
 
 void asp_journal_line(int32_t source, int64_t arrival, const char *data, size_t len)
@@ -239,6 +310,16 @@ int64_t asp_journal_wall(int64_t wall)
     asp_journal_head h;
     if (journal_fd < 0)
         return wall;
+    if (readonly) {
+        /* A follower takes the readings of the instance that journaled
+         * them, then reads the wall itself (it journals nothing). */
+        size = visible_end();
+        if (seek_kind(ASP_JOURNAL_WALL, &wall_cur, &h) == 0) {
+            wall_cur += (int64_t)(sizeof h + h.len);
+            return h.time;
+        }
+        return wall;
+    }
     if (asp_journal_replaying() && seek_kind(ASP_JOURNAL_WALL, &wall_cur, &h) == 0) {
         wall_cur += (int64_t)(sizeof h + h.len);
         return h.time;

@@ -102,6 +102,19 @@ void asp_journal_feed(int64_t until);
 /* A checkpoint was resumed: hold live input while the journal replays. */
 void asp_journal_resumed(void);
 
+/*
+ * --reload (engine/reload.c, docs/reload.md). The writing instance publishes
+ * the end of its whole records in *end (shared memory) and calls appended()
+ * after each. A follower reads the journal fd without ever writing it, up to
+ * the published end: asp_journal_replaying() is true while records are
+ * there, and records at or after the limit are not taken (INT64_MAX: none).
+ */
+void asp_journal_share(volatile int64_t *end, void (*appended)(void));
+void asp_journal_follow(int fd, volatile int64_t *end);
+void asp_journal_set_limit(int64_t off);
+/* The published end (or this process's view of the file's end). */
+int64_t asp_journal_end_offset(void);
+
 /* This process's offset, for tests. */
 int64_t asp_journal_offset(void);
 

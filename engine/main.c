@@ -25,6 +25,7 @@
 #include "engine.h"
 #include "lua_alloc.h"
 #include "progress.h"
+#include "reload.h"
 #include "repl.h"
 #include "signals.h"
 
@@ -47,6 +48,8 @@ static void usage(FILE *out)
         "  --progress  show the progress of long replays on stderr (default: when it is a terminal)\n"
         "  --no-progress  never show it\n"
         "  --stats     print asp.stats() of the last run on stderr at exit\n"
+        "  --reload    run the script, and on each save of it (or of a module of its\n"
+        "              folder) hand the live run over to the new code (docs/reload.md)\n"
         "  --record out.csv   write every series (asp.record) to out.csv at exit\n"
         "  --report out.html  write the run's report (docs/results.md) at exit\n"
         "  --backtest  every asp.run is a backtest (live = false): it never waits for the\n"
@@ -222,7 +225,7 @@ static int pmain(lua_State *L)
     struct smain *s = lua_touserdata(L, 1);
     char **argv = s->argv;
     int argc = s->argc;
-    int script = 0, interactive = 0, ran_code = 0, show_stats = 0;
+    int script = 0, interactive = 0, ran_code = 0, show_stats = 0, reload = 0;
     const char *record = NULL, *report_path = NULL, *result_path = NULL;
     int i;
 
@@ -231,6 +234,10 @@ static int pmain(lua_State *L)
     lua_gc(L, LUA_GCRESTART, -1);
     asp_engine_open(L);
     asp_progress_set(-1);
+    if (asp_reload_child_init() < 0) {
+        s->status = 1;
+        return 0;
+    }
     if (sweep_mode) {
         s->status = call_lua_main(L, "asp.sweep", "main", NULL, argv + 2, argc - 2);
         return 0;
@@ -292,6 +299,8 @@ static int pmain(lua_State *L)
             }
         } else if (strcmp(a, "--stats") == 0) {
             show_stats = 1;
+        } else if (strcmp(a, "--reload") == 0) {
+            reload = 1;
         } else if (strcmp(a, "-v") == 0) {
             printf("asp-lua %s (%s)\n", ASP_VERSION, LUAJIT_VERSION);
             ran_code = 1;
@@ -305,6 +314,15 @@ static int pmain(lua_State *L)
             return 0;
         }
     }
+    if (reload && (interactive || script == 0 || strcmp(argv[script], "-") == 0)) {
+        print_error("--reload needs a script file (and no -i)");
+        s->status = 1;
+        return 0;
+    }
+    if (reload && asp_reload_role() == 0 && asp_reload_start(argv, argc, script) != 0) {
+        s->status = 1;
+        return 0;
+    }
     if (script > 0) {
         create_arg(L, argv, argc, script);
         /* With -i the REPL runs the script, in interactive mode. */
@@ -315,7 +333,8 @@ static int pmain(lua_State *L)
         } else if (!interactive && run_script(L, argv, argc, script) != 0) {
             s->status = 1;
         }
-        if (show_stats)
+        /* A rebuild that failed says so, not the figures of no run. */
+        if (show_stats && !(asp_reload_role() == 2 && s->status != 0))
             report(L, luaL_dostring(L, "require('asp.stats').report()"));
         /* Results of a script that failed would be partial: none then. */
         if (s->status == 0 && !interactive && (record || report_path) &&
@@ -368,6 +387,7 @@ int main(int argc, char **argv)
     asp_signals_install();
     status = lua_cpcall(L, pmain, &s);
     report(L, status);
+    asp_reload_close();
     lua_close(L);
     asp_lua_alloc_free(alloc);
     asp_engine_close();

@@ -391,6 +391,8 @@ static int32_t take(asp_sched *s, asp_heap_entry e)
     return e.id;
 }
 
+int (*asp_sched_reload_hook)(asp_sched *s, int idle);
+
 int32_t asp_sched_next(asp_sched *s)
 {
     asp_heap *h = &s->heap;
@@ -400,7 +402,7 @@ int32_t asp_sched_next(asp_sched *s)
      * before the last wall reading) and no live moment to report. It takes
      * exactly what the first pass of the loop below would take.
      */
-    if (!s->interrupted && s->budget != 0 && !h->held && h->count > 0 &&
+    if (!s->interrupted && s->budget != 0 && !h->held && h->count > 0 && !asp_sched_reload_hook &&
         !(asp_journal_on() && asp_journal_replaying())) {
         const asp_heap_entry *top = &h->entries[0];
         int64_t due = top->due;
@@ -418,6 +420,8 @@ int32_t asp_sched_next(asp_sched *s)
         }
         if (s->budget == 0)
             return ASP_SCHED_PAUSED;
+        if (asp_sched_reload_hook)
+            asp_sched_reload_hook(s, 0);
         /* Time travel into a live period: what arrived then comes back
          * from the journal, each line before the first item due after it. */
         if (asp_journal_on() && asp_journal_replaying())
@@ -438,6 +442,8 @@ int32_t asp_sched_next(asp_sched *s)
                 return ASP_SCHED_EMPTY;
             if (s->end_ns != INT64_MAX && asp_sched_wall(s) >= s->end_ns)
                 return ASP_SCHED_EMPTY;
+            if (asp_sched_reload_hook && asp_sched_reload_hook(s, 1))
+                continue;
             if ((live = go_live(s)) >= 0)
                 return live;
             if (s->end_ns != INT64_MAX)
@@ -457,6 +463,8 @@ int32_t asp_sched_next(asp_sched *s)
                 return live;
             return take(s, asp_heap_take(&s->heap));
         }
+        if (asp_sched_reload_hook && asp_sched_reload_hook(s, 1))
+            continue;
         if ((live = go_live(s)) >= 0)
             return live;
         wait_until(s, top->due, s->wall_seen);

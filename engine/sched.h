@@ -97,6 +97,11 @@ int32_t asp_sched_pending(const asp_sched *s);
  */
 int32_t asp_sched_next(asp_sched *s);
 
+/* --reload (engine/reload.c; NULL otherwise): called before each item
+ * (idle 0) and before each real-time wait (idle 1, where 1 means "look at
+ * the queue again"); it turns every item into asp_sched_next's slow path. */
+extern int (*asp_sched_reload_hook)(asp_sched *s, int idle);
+
 /*
  * The run's bounds and its live moment. end_ns: items due after it never
  * run, and asp_sched_next returns ASP_SCHED_EMPTY once nothing due at or

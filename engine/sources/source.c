@@ -98,6 +98,11 @@ static int32_t jsrc(const asp_live *l, const asp_conn *c, uint32_t flag)
     return (int32_t)(flag | ((c ? c->id & JID_MASK : 0u) << 16) | ((uint32_t)l->number & 0xffffu));
 }
 
+/* --reload: once this process has handed its Lua run over, its sources
+ * only journal what they read (the new instance's live input). */
+static int forward_only;
+static int64_t replayed_lines;
+
 static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
 {
     uint32_t n32;
@@ -106,6 +111,8 @@ static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
     /* In a REPL session every line is journaled as it arrives, so that time
      * travel into this live period can give it back (journal.h). */
     asp_journal_line(jsrc(l, l->cur, 0), arrival, data, len);
+    if (forward_only)
+        return 0;
     if (l->qtail + LINE_HEADER + len > l->qcap) {
         if (l->qhead > 0) {
             memmove(l->q, l->q + l->qhead, l->qtail - l->qhead);
@@ -535,7 +542,36 @@ static void replay_line(int32_t source, int64_t arrival, const char *data, size_
         if (l->kind && l->kind->took)
             l->kind->took(l, c, ASP_LINES_OK);
     }
+    replayed_lines++;
     push_line(l, data, len, arrival);
+}
+
+void asp__source_forward_all(void)
+{
+    forward_only = 1;
+}
+
+int asp__source_all_drained(void)
+{
+    for (int32_t i = 0; i < sources_made; i++)
+        if (sources[i] && sources[i]->qhead < sources[i]->qtail)
+            return 0;
+    return 1;
+}
+
+int64_t asp__source_replayed_lines(void)
+{
+    return replayed_lines;
+}
+
+/* A source of a --reload follower: no handles, no reading; its lines and
+ * its end come from the journal (engine/reload.c). */
+static const asp_source_kind phantom_kind = { .name = "journal" };
+
+int asp__source_phantom(asp_live *l)
+{
+    char err[64];
+    return asp__source_init(l, &phantom_kind, 1, err, sizeof err);
 }
 
 /* A journaled end: the source ends where it ended in the original run. */

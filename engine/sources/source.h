@@ -184,6 +184,14 @@ void asp__source_close_handle(asp_live *l, uv_handle_t *h);
 int asp__source_resolve(const char *host, int port, int passive, struct sockaddr_storage *out,
                         char *err, size_t errlen);
 
+/* --reload (engine/reload.c): sources only journal from now on; whether every
+ * queue is empty; lines taken back from the journal so far; a source with
+ * no handles that the journal feeds (0, or -1 out of memory). */
+void asp__source_forward_all(void);
+int asp__source_all_drained(void);
+int64_t asp__source_replayed_lines(void);
+int asp__source_phantom(asp_live *l);
+
 /* Connections: made, started (unless reading is paused), closed. */
 asp_conn *asp__conn_new(asp_live *l);
 void asp__conn_start(asp_live *l, asp_conn *c);

@@ -90,4 +90,11 @@ do
   asp.run = params.wrap_run(sched.run)
 end
 
+-- Hot reload (docs/reload.md): asp.replaying(), asp.keep/asp.kept, and
+-- the effects muted while a new instance rebuilds its state.
+do
+  local reload = require("asp.reload")
+  asp.replaying, asp.keep, asp.kept = reload.replaying, reload.keep, reload.kept
+end
+
 return asp

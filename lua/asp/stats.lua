@@ -62,6 +62,7 @@ function M.stats(...)
     dropped = (not sched.is_running() and last) and last.dropped or 0,
     wall_time = tonumber(wall - wall0) / 1e9,
     virtual_span = tonumber(now - C.asp_sched_run_start(S)) / 1e9,
+    reloads = C.asp_reload_count(),
   }
 end
 
@@ -70,6 +71,9 @@ function M.report(out)
   local s = M.stats()
   out = out or io.stderr
   out:write(("asp stats: %d items in %.3f s wall, %.3f s virtual\n"):format(s.items, s.wall_time, s.virtual_span))
+  if C.asp_reload_role() ~= 0 then
+    out:write(("  reloads: %d\n"):format(C.asp_reload_count()))
+  end
   for _, st in ipairs(s.streams) do
     out:write(("  %-24s delivered %d, out of order %d, skipped %d\n"):format(
       st.name, st.delivered, st.out_of_order, st.skipped))

@@ -152,6 +152,8 @@ end
 
 -- w:write(row): row keyed by column name, or the values in column order.
 function Writer:write(row)
+  -- A --reload rebuild writes nothing: the old code wrote these rows.
+  if C.asp_reload_replaying() ~= 0 then return end
   local cw = self.cw
   if cw == nil then
     error("asp.writer: write to '" .. self.path .. "' after close()" .. (self.error and " (it failed: " .. self.error .. ")" or ""), 2)

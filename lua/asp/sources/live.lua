@@ -185,7 +185,14 @@ function Source:_open()
     self.l = l
     C.asp_live_set_name(l, self.name)
     self:set_drop_cut(l)
-    local rc = self.start(self, l)
+    local rc
+    if C.asp_reload_role() == 2 then
+      -- A --reload follower: the journal is its live input (docs/reload.md).
+      rc = C.asp_reload_phantom(l)
+      if rc == 0 then C.asp_live_begin(l) end
+    else
+      rc = self.start(self, l)
+    end
     if rc ~= 0 then
       C.asp_live_close(l)
       self.l = nil
@@ -321,7 +328,9 @@ function M.bound(fname, opts, fn)
   local self = M.make(fname, host .. ":" .. port, opts, { host = true, port = true })
   local l = C.asp_live_new(self.buffer, self.max_line)
   if l == nil then error(fname .. ": out of memory", 3) end
-  if fn(l, host, port) ~= 0 then
+  local rc
+  if C.asp_reload_role() == 2 then rc = C.asp_reload_phantom(l) else rc = fn(l, host, port) end
+  if rc ~= 0 then
     C.asp_live_close(l)
     error(self.name .. ": " .. ffi_string(err_buf), 3)
   end

@@ -1,0 +1,657 @@
+/*
+ * asp-lua --reload; see reload.h and docs/reload.md.
+ *
+ * Descriptors a follower inherits (uv_spawn puts them there):
+ *   3 the journal (read only by followers), 4 the shared page (the
+ *   journal's published end, the "waiting" flag), 5 the read end of the
+ *   wake-up pipe, 6 its end of the control socket, 7 asp.keep's values.
+ * Control lines: follower -> coordinator "ready" (caught up with the
+ * journal's end) and "stopped P"; coordinator -> follower "go P" (replay
+ * up to P muted, then run live from P) and "stop".
+ */
+#define _GNU_SOURCE /* memfd_create, pipe2 */
+#include "reload.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "engine.h"
+#include "journal.h"
+#include "signals.h"
+#include "time.h"
+
+extern char **environ;
+
+enum { FD_JOURNAL = 3, FD_SHARED = 4, FD_WAKE = 5, FD_CTL = 6, FD_KEPT = 7 };
+#define SETTLE_MS 60
+#define MAX_WATCHED 64
+
+typedef struct shared_page {
+    int64_t end;       /* the journal's published end */
+    int32_t waiting;   /* the live follower sleeps until the end moves */
+    int32_t reloads;   /* reloads done so far */
+} shared_page;
+
+/* A follower, seen from the coordinator. */
+typedef struct kid {
+    uv_process_t proc;
+    uv_pipe_t ctl;
+    int open_handles;
+    int exited, killed, stopping;
+    char buf[256];
+    size_t blen;
+} kid;
+
+static struct {
+    int role;               /* 0, 1 coordinator, 2 follower */
+    shared_page *sh;
+    int shm_fd, wake_r, wake_w, kept_fd;
+    /* coordinator */
+    char **argv;
+    int argc;
+    char exe[4096];
+    char *watched[MAX_WATCHED];
+    uv_fs_event_t *dirs[MAX_WATCHED];
+    char *dirnames[MAX_WATCHED];
+    int nwatched, ndirs;
+    uv_timer_t settle;
+    int settle_on;
+    char changed[4096];
+    int64_t save_t0, last_size, last_mtime;
+    int deleted;
+    kid *building, *current;  /* current NULL: this process runs the code */
+    int pending;              /* a save came during a rebuild */
+    int in_handover;          /* "ready" came: the running instance stops */
+    int handover, draining, handed;
+    int64_t P;
+    /* follower */
+    int catching_up, sent_ready, stop_asked, stopping;
+    int64_t t0;
+    uv_poll_t wake_poll, ctl_poll;
+    int polls;
+} R = { .shm_fd = -1, .wake_r = -1, .wake_w = -1, .kept_fd = -1 };
+
+int asp_reload_role(void)
+{
+    return R.role;
+}
+
+int asp_reload_replaying(void)
+{
+    return R.role == 2 && R.catching_up;
+}
+
+int asp_reload_count(void)
+{
+    return R.sh ? R.sh->reloads : 0;
+}
+
+int asp_reload_kept_fd(void)
+{
+    return R.kept_fd;
+}
+
+int asp_reload_phantom(asp_live *l)
+{
+    return asp__source_phantom(l);
+}
+
+/* 1,234,567 */
+static const char *thousands(int64_t n, char *out, size_t cap)
+{
+    char tmp[32];
+    int len = snprintf(tmp, sizeof tmp, "%lld", (long long)n), k = 0;
+    for (int i = 0; i < len && (size_t)k + 2 < cap; i++) {
+        if (i > 0 && tmp[0] != '-' && (len - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = tmp[i];
+    }
+    out[k] = '\0';
+    return out;
+}
+
+static const char *base(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* -- The coordinator ------------------------------------------------------ */
+
+static void wake_follower(void)
+{
+    /* The live follower set waiting before its last look: one byte wakes
+     * it (and only then: no write per line). */
+    if (__atomic_exchange_n(&R.sh->waiting, 0, __ATOMIC_SEQ_CST)) {
+        ssize_t w = write(R.wake_w, "w", 1);
+        (void)w;
+    }
+}
+
+static void send_line(kid *k, const char *msg)
+{
+    uv_os_fd_t fd;
+    if (k && uv_fileno((uv_handle_t *)&k->ctl, &fd) == 0) {
+        ssize_t w = write(fd, msg, strlen(msg));
+        (void)w;
+    }
+}
+
+static void kid_closed(uv_handle_t *h)
+{
+    kid *k = h->data;
+    if (--k->open_handles == 0)
+        free(k);
+}
+
+static void forget_kid(kid *k)
+{
+    if (!uv_is_closing((uv_handle_t *)&k->ctl))
+        uv_close((uv_handle_t *)&k->ctl, kid_closed);
+    if (!uv_is_closing((uv_handle_t *)&k->proc))
+        uv_close((uv_handle_t *)&k->proc, kid_closed);
+}
+
+static void start_build(void);
+
+static void on_exit_kid(uv_process_t *p, int64_t status, int sig)
+{
+    kid *k = p->data;
+    k->exited = 1;
+    if (k == R.current && k->stopping && !sig && status == 0)
+        return; /* its "stopped P" may still be in the socket */
+    if (k == R.current) {
+        /* The instance running the code ended: so does the session. */
+        if (R.building && !R.building->exited)
+            uv_process_kill(&R.building->proc, SIGKILL);
+        /* Its Lua state is in the middle of a run it handed over: no
+         * lua_close, no atexit (LeakSanitizer would call that a leak). */
+        fflush(NULL);
+        _exit(sig ? 128 + sig : (int)status);
+    }
+    if (k == R.building) {
+        R.building = NULL;
+        if (!k->killed)
+            fprintf(stderr, "reload: the new code failed (%s %d); still running the old code\n",
+                    sig ? "signal" : "exit status", sig ? sig : (int)status);
+        if (R.pending) {
+            R.pending = 0;
+            start_build();
+        }
+    }
+    forget_kid(k);
+}
+
+static void on_ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    kid *k = h->data;
+    (void)suggested;
+    buf->base = k->buf + k->blen;
+    buf->len = sizeof k->buf - 1 - k->blen;
+}
+
+/* A follower caught up: the running instance stops at P. */
+static void handle_ready(void)
+{
+    R.in_handover = 1;
+    if (!R.current) {
+        R.handover = 1; /* this process: at its next item (coord_hook) */
+    } else {
+        R.current->stopping = 1;
+        send_line(R.current, "stop\n");
+    }
+}
+
+static void promote(int64_t P)
+{
+    char msg[64];
+    kid *old = R.current;
+    snprintf(msg, sizeof msg, "go %lld\n", (long long)P);
+    R.sh->reloads++;
+    send_line(R.building, msg);
+    R.current = R.building;
+    R.building = NULL;
+    R.in_handover = 0;
+    if (old && old->exited)
+        forget_kid(old); /* else when it exits, after "stopped" */
+    if (R.pending) {
+        R.pending = 0;
+        start_build();
+    }
+}
+
+static void on_ctl_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    kid *k = st->data;
+    char *nl;
+    (void)buf;
+    if (n <= 0) {
+        if (n < 0)
+            uv_read_stop(st);
+        return;
+    }
+    k->blen += (size_t)n;
+    k->buf[k->blen] = '\0';
+    while ((nl = strchr(k->buf, '\n'))) {
+        *nl = '\0';
+        if (strcmp(k->buf, "ready") == 0 && k == R.building)
+            handle_ready();
+        else if (strncmp(k->buf, "stopped ", 8) == 0 && k == R.current && R.building)
+            promote(strtoll(k->buf + 8, NULL, 10));
+        k->blen -= (size_t)(nl + 1 - k->buf);
+        memmove(k->buf, nl + 1, k->blen + 1);
+    }
+    if (k->blen >= sizeof k->buf - 1)
+        k->blen = 0;
+}
+
+static void start_build(void)
+{
+    uv_loop_t *loop = &asp_engine_sched()->loop;
+    uv_process_options_t o;
+    uv_stdio_container_t st[8];
+    int sv[2], rc, nenv = 0;
+    char t0[64], n[64], **env;
+    kid *k;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        fprintf(stderr, "reload: cannot rebuild (%s)\n", strerror(errno));
+        return;
+    }
+    k = calloc(1, sizeof *k);
+    while (environ[nenv])
+        nenv++;
+    env = calloc((size_t)nenv + 4, sizeof *env);
+    if (!k || !env) {
+        free(k);
+        free(env);
+        close(sv[0]);
+        close(sv[1]);
+        return;
+    }
+    memcpy(env, environ, (size_t)nenv * sizeof *env);
+    snprintf(t0, sizeof t0, "ASP_RELOAD_T0=%lld", (long long)R.save_t0);
+    snprintf(n, sizeof n, "ASP_RELOAD_CHILD=%d", R.sh->reloads + 1);
+    env[nenv] = t0;
+    env[nenv + 1] = n;
+    memset(&o, 0, sizeof o);
+    memset(st, 0, sizeof st);
+    for (int i = 0; i < 8; i++)
+        st[i].flags = UV_INHERIT_FD;
+    st[0].data.fd = 0;
+    st[1].data.fd = 1;
+    st[2].data.fd = 2;
+    st[FD_JOURNAL].data.fd = asp_journal_fd();
+    st[FD_SHARED].data.fd = R.shm_fd;
+    st[FD_WAKE].data.fd = R.wake_r;
+    st[FD_CTL].data.fd = sv[1];
+    st[FD_KEPT].data.fd = R.kept_fd;
+    o.file = R.exe;
+    o.args = R.argv;
+    o.env = env;
+    o.stdio = st;
+    o.stdio_count = 8;
+    o.exit_cb = on_exit_kid;
+    fflush(NULL);
+    rc = uv_spawn(loop, &k->proc, &o);
+    free(env);
+    close(sv[1]);
+    if (rc != 0) {
+        fprintf(stderr, "reload: cannot start the new code (%s)\n", uv_strerror(rc));
+        close(sv[0]);
+        free(k);
+        return;
+    }
+    k->proc.data = k;
+    k->open_handles = 2;
+    uv_pipe_init(loop, &k->ctl, 0);
+    uv_pipe_open(&k->ctl, sv[0]);
+    k->ctl.data = k;
+    uv_read_start((uv_stream_t *)&k->ctl, on_ctl_alloc, on_ctl_read);
+    R.building = k;
+}
+
+static void on_settle(uv_timer_t *t)
+{
+    struct stat st;
+    (void)t;
+    R.settle_on = 0;
+    if (stat(R.changed, &st) != 0) {
+        if (!R.deleted)
+            fprintf(stderr, "reload: %s was deleted; still running the old code, watching for it again\n",
+                    base(R.changed));
+        R.deleted = 1;
+        return;
+    }
+    R.deleted = 0;
+    /* Stable: the same size and time on two looks SETTLE_MS apart (an
+     * editor's truncate-then-write, or a write in several pieces). */
+    if ((int64_t)st.st_size != R.last_size || (int64_t)st.st_mtim.tv_nsec + (int64_t)st.st_mtim.tv_sec * 1000000000 != R.last_mtime) {
+        R.last_size = (int64_t)st.st_size;
+        R.last_mtime = (int64_t)st.st_mtim.tv_nsec + (int64_t)st.st_mtim.tv_sec * 1000000000;
+        R.settle_on = 1;
+        uv_timer_start(&R.settle, on_settle, SETTLE_MS, 0);
+        return;
+    }
+    fprintf(stderr, "reload: %s changed; rebuilding …\n", base(R.changed));
+    if (R.building && R.in_handover) {
+        R.pending = 1; /* after this handover */
+        return;
+    }
+    if (R.building) {
+        /* The later save wins: one rebuild at a time. */
+        R.building->killed = 1;
+        uv_process_kill(&R.building->proc, SIGKILL);
+        R.pending = 1;
+        return;
+    }
+    start_build();
+}
+
+static void on_dir_event(uv_fs_event_t *h, const char *file, int events, int status)
+{
+    char path[4096];
+    (void)events;
+    if (status != 0 || !file)
+        return;
+    snprintf(path, sizeof path, "%s/%s", (const char *)h->data, file);
+    for (int i = 0; i < R.nwatched; i++) {
+        if (strcmp(R.watched[i], path) == 0) {
+            if (!R.settle_on) {
+                R.save_t0 = asp_time_wall();
+                R.last_size = R.last_mtime = -1;
+            }
+            snprintf(R.changed, sizeof R.changed, "%s", path);
+            R.settle_on = 1;
+            uv_timer_start(&R.settle, on_settle, SETTLE_MS, 0);
+            return;
+        }
+    }
+}
+
+void asp_reload_watch(const char *file)
+{
+    char *path, *slash, *dir;
+    uv_fs_event_t *h;
+    if (R.role != 1 || R.nwatched == MAX_WATCHED || !(path = realpath(file, NULL)))
+        return;
+    for (int i = 0; i < R.nwatched; i++) {
+        if (strcmp(R.watched[i], path) == 0) {
+            free(path);
+            return;
+        }
+    }
+    R.watched[R.nwatched++] = path;
+    slash = strrchr(path, '/');
+    dir = strndup(path, slash > path ? (size_t)(slash - path) : 1);
+    for (int i = 0; i < R.ndirs; i++) {
+        if (strcmp(R.dirnames[i], dir) == 0) {
+            free(dir);
+            return;
+        }
+    }
+    /* The folder, not the file: an editor's save by rename replaces the
+     * file's inode, and a deleted file may come back. */
+    h = calloc(1, sizeof *h);
+    if (!h || R.ndirs == MAX_WATCHED || uv_fs_event_init(&asp_engine_sched()->loop, h) != 0) {
+        free(h);
+        free(dir);
+        return;
+    }
+    h->data = dir;
+    if (uv_fs_event_start(h, on_dir_event, dir, 0) != 0) {
+        fprintf(stderr, "reload: cannot watch %s\n", dir);
+        uv_close((uv_handle_t *)h, (uv_close_cb)free);
+        free(dir);
+        return;
+    }
+    uv_unref((uv_handle_t *)h);
+    R.dirs[R.ndirs] = h;
+    R.dirnames[R.ndirs++] = dir;
+}
+
+/* The handed-over coordinator only reads its sources into the journal. */
+static void forward_forever(asp_sched *s)
+{
+    int passed = 0;
+    for (;;) {
+        uv_run(&s->loop, UV_RUN_ONCE);
+        /* Ctrl-C or SIGTERM to the coordinator: the instance running the
+         * code stops as a run does; the session exits with its status. */
+        if (s->interrupted && !passed && R.current && !R.current->exited) {
+            uv_process_kill(&R.current->proc, asp_signals_received());
+            passed = 1;
+        }
+    }
+}
+
+static int coord_hook(asp_sched *s, int idle)
+{
+    if (!R.handover)
+        return 0;
+    if (!R.draining) {
+        /* The handover point: every line journaled before P is in this
+         * process's queues; those after it go to the journal only. */
+        asp__source_forward_all();
+        R.P = asp_journal_end_offset();
+        R.draining = 1;
+    }
+    if (!idle && asp__source_all_drained() && R.building) {
+        R.handed = 1;
+        fflush(NULL);
+        promote(R.P);
+        forward_forever(s);
+    }
+    return 0;
+}
+
+static int shared_setup(void)
+{
+    int p[2];
+    R.shm_fd = memfd_create("asp-lua-reload", MFD_CLOEXEC);
+    if (R.shm_fd < 0 || ftruncate(R.shm_fd, sizeof *R.sh) != 0)
+        return -1;
+    R.sh = mmap(NULL, sizeof *R.sh, PROT_READ | PROT_WRITE, MAP_SHARED, R.shm_fd, 0);
+    if (R.sh == MAP_FAILED) {
+        R.sh = NULL;
+        return -1;
+    }
+    R.kept_fd = memfd_create("asp-lua-kept", MFD_CLOEXEC);
+    if (R.kept_fd < 0 || pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    R.wake_r = p[0];
+    R.wake_w = p[1];
+    return 0;
+}
+
+int asp_reload_start(char **argv, int argc, int script)
+{
+    size_t len = sizeof R.exe;
+    asp_sched *s = asp_engine_sched();
+    if (uv_exepath(R.exe, &len) != 0 || shared_setup() != 0 || asp_journal_open_private(NULL) != 0) {
+        fprintf(stderr, "asp-lua: --reload: cannot set up (%s)\n", strerror(errno));
+        return -1;
+    }
+    R.role = 1;
+    R.argv = argv;
+    R.argc = argc;
+    asp_journal_share(&R.sh->end, wake_follower);
+    uv_timer_init(&s->loop, &R.settle);
+    uv_unref((uv_handle_t *)&R.settle);
+    asp_reload_watch(argv[script]);
+    if (R.nwatched == 0) {
+        fprintf(stderr, "asp-lua: --reload: cannot watch %s\n", argv[script]);
+        return -1;
+    }
+    asp_sched_reload_hook = coord_hook;
+    return 0;
+}
+
+/* -- A follower ------------------------------------------------------------ */
+
+static void on_wake(uv_poll_t *p, int status, int events)
+{
+    char b[64];
+    (void)p;
+    (void)status;
+    (void)events;
+    while (read(FD_WAKE, b, sizeof b) > 0)
+        ;
+}
+
+static void on_ctl(uv_poll_t *p, int status, int events)
+{
+    char b[64];
+    ssize_t n = read(FD_CTL, b, sizeof b - 1);
+    (void)status;
+    (void)events;
+    if (n > 0 && memmem(b, (size_t)n, "stop", 4))
+        R.stop_asked = 1;
+    if (n == 0) {
+        /* The coordinator is gone: so is the live input. */
+        uv_poll_stop(p);
+        fflush(NULL);
+        _exit(1);
+    }
+}
+
+/* Blocks for "go P" (the follower has nothing else to do meanwhile). */
+static int64_t wait_go(void)
+{
+    char b[128];
+    size_t k = 0;
+    while (k < sizeof b - 1) {
+        ssize_t n = read(FD_CTL, b + k, 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            _exit(1);
+        if (b[k++] == '\n')
+            break;
+    }
+    b[k] = '\0';
+    if (strncmp(b, "go ", 3) != 0)
+        _exit(1);
+    return strtoll(b + 3, NULL, 10);
+}
+
+static void go_live_now(asp_sched *s)
+{
+    char e[32], m[32];
+    int64_t lines = asp__source_replayed_lines(), events = (int64_t)asp_sched_events(s);
+    R.catching_up = 0;
+    asp_journal_set_limit(INT64_MAX);
+    uv_poll_init(&s->loop, &R.wake_poll, FD_WAKE);
+    uv_poll_start(&R.wake_poll, UV_READABLE, on_wake);
+    uv_poll_init(&s->loop, &R.ctl_poll, FD_CTL);
+    uv_poll_start(&R.ctl_poll, UV_READABLE, on_ctl);
+    uv_unref((uv_handle_t *)&R.ctl_poll);
+    R.polls = 1;
+    fprintf(stderr, "reload: caught up in %.2f s (%s past events, %s live lines); now running the new code\n",
+            (double)(asp_time_wall() - R.t0) / 1e9, thousands(events - lines, e, sizeof e),
+            thousands(lines, m, sizeof m));
+    fflush(stderr);
+}
+
+static int child_hook(asp_sched *s, int idle)
+{
+    if (R.catching_up) {
+        if (!idle || asp_journal_replaying())
+            return idle; /* records to take: look again */
+        if (!R.sent_ready) {
+            /* Caught up with the journal's end: the running instance
+             * stops at P, and this one replays on to exactly P. */
+            ssize_t w = write(FD_CTL, "ready\n", 6);
+            (void)w;
+            R.sent_ready = 1;
+            asp_journal_set_limit(wait_go());
+            return 1;
+        }
+        go_live_now(s);
+        return 1;
+    }
+    if (!idle) {
+        if (R.stop_asked && !R.stopping) {
+            /* Stop at P: take every record published so far, deliver
+             * them, and no more. */
+            int64_t P = asp_journal_end_offset();
+            R.stopping = 1;
+            asp_journal_set_limit(P);
+            asp_journal_feed(INT64_MAX);
+            R.t0 = P;
+        }
+        if (R.stopping && asp__source_all_drained()) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "stopped %lld\n", (long long)R.t0);
+            fflush(NULL);
+            if (write(FD_CTL, msg, strlen(msg)) < 0)
+                _exit(1);
+            _exit(0);
+        }
+        return 0;
+    }
+    if (R.stopping)
+        return 0;
+    __atomic_store_n(&R.sh->waiting, 1, __ATOMIC_SEQ_CST);
+    return asp_journal_replaying();
+}
+
+int asp_reload_child_init(void)
+{
+    const char *c = getenv("ASP_RELOAD_CHILD"), *t0 = getenv("ASP_RELOAD_T0");
+    if (!c)
+        return 0;
+    R.role = 2;
+    R.t0 = t0 ? strtoll(t0, NULL, 10) : asp_time_wall();
+    unsetenv("ASP_RELOAD_CHILD");
+    unsetenv("ASP_RELOAD_T0");
+    R.sh = mmap(NULL, sizeof *R.sh, PROT_READ | PROT_WRITE, MAP_SHARED, FD_SHARED, 0);
+    if (R.sh == MAP_FAILED) {
+        fprintf(stderr, "asp-lua: reload: no shared page (%s)\n", strerror(errno));
+        return -1;
+    }
+    fcntl(FD_JOURNAL, F_SETFD, FD_CLOEXEC);
+    fcntl(FD_SHARED, F_SETFD, FD_CLOEXEC);
+    fcntl(FD_WAKE, F_SETFD, FD_CLOEXEC);
+    fcntl(FD_CTL, F_SETFD, FD_CLOEXEC);
+    fcntl(FD_KEPT, F_SETFD, FD_CLOEXEC);
+    R.kept_fd = FD_KEPT;
+    fcntl(FD_WAKE, F_SETFL, O_NONBLOCK);
+    asp_journal_follow(FD_JOURNAL, &R.sh->end);
+    R.catching_up = 1;
+    asp_sched_reload_hook = child_hook;
+    return 1;
+}
+
+void asp_reload_close(void)
+{
+    asp_sched *s = asp_engine_sched_if_made();
+    if (R.role == 1) {
+        if (R.building && !R.building->exited)
+            uv_process_kill(&R.building->proc, SIGKILL);
+        if (s) {
+            for (int i = 0; i < R.ndirs; i++)
+                uv_close((uv_handle_t *)R.dirs[i], (uv_close_cb)free);
+            uv_close((uv_handle_t *)&R.settle, NULL);
+            if (R.building)
+                forget_kid(R.building);
+            uv_run(&s->loop, UV_RUN_NOWAIT);
+        }
+    } else if (R.role == 2 && R.polls && s) {
+        uv_close((uv_handle_t *)&R.wake_poll, NULL);
+        uv_close((uv_handle_t *)&R.ctl_poll, NULL);
+        uv_run(&s->loop, UV_RUN_NOWAIT);
+    }
+    asp_sched_reload_hook = NULL;
+    R.role = R.role ? -R.role : 0;
+}
