@@ -27,7 +27,7 @@ BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 INSTALL ?= install
 
-PKGS    := luajit libuv zlib jansson libedit
+PKGS    := luajit libuv zlib jansson libedit hiredis
 WARN    := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Werror=implicit-function-declaration -Wformat=2 -Wno-format-nonliteral
 # Evaluated where used (=, not :=): `make deps` may install pkg-config and the
