@@ -18,15 +18,8 @@
 
 #include <uv.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wstrict-prototypes"
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
 #include <hiredis.h>
 #include <async.h>
-#include <adapters/libuv.h>
-#pragma GCC diagnostic pop
 
 #include "engine.h"
 #include "sched.h"
@@ -35,6 +28,82 @@
 #include "time.h"
 
 #define ID_MAX 48
+
+/* -- hiredis on libuv ---------------------------------------------------------
+ * hiredis' own adapters/libuv.h (0.14) drops a poll error (status < 0): a
+ * refused connection then waits for ever (libuv stops polling on POLLERR).
+ * This is that adapter with the error handed to hiredis, which reads the
+ * socket's error and fails the context. */
+
+typedef struct uvev {
+    redisAsyncContext *ac;
+    uv_poll_t poll;
+    int events;
+} uvev;
+
+static void uvev_on_poll(uv_poll_t *h, int status, int events)
+{
+    uvev *e = h->data;
+    if (status < 0) {
+        /* hiredis learns the error from the socket: on the pending connect
+         * (write) or on a read. */
+        events = e->events ? e->events : UV_READABLE;
+        uv_poll_stop(h);
+        e->events = 0;
+    }
+    if (e->ac && (events & UV_WRITABLE))
+        redisAsyncHandleWrite(e->ac);
+    if (e->ac && (events & UV_READABLE))
+        redisAsyncHandleRead(e->ac);
+}
+
+static void uvev_set(uvev *e, int events)
+{
+    e->events = events;
+    if (events)
+        uv_poll_start(&e->poll, events, uvev_on_poll);
+    else
+        uv_poll_stop(&e->poll);
+}
+
+static void uvev_add_read(void *p) { uvev_set(p, ((uvev *)p)->events | UV_READABLE); }
+static void uvev_del_read(void *p) { uvev_set(p, ((uvev *)p)->events & ~UV_READABLE); }
+static void uvev_add_write(void *p) { uvev_set(p, ((uvev *)p)->events | UV_WRITABLE); }
+static void uvev_del_write(void *p) { uvev_set(p, ((uvev *)p)->events & ~UV_WRITABLE); }
+
+static void uvev_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void uvev_cleanup(void *p)
+{
+    uvev *e = p;
+    e->ac = NULL;
+    uv_close((uv_handle_t *)&e->poll, uvev_closed);
+}
+
+/* Attaches ac to the loop and waits for its connection (a write event). */
+static int uvev_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    uvev *e = calloc(1, sizeof *e);
+    if (!e)
+        return -1;
+    if (uv_poll_init(loop, &e->poll, ac->c.fd) != 0) {
+        free(e);
+        return -1;
+    }
+    e->ac = ac;
+    e->poll.data = e;
+    ac->ev.data = e;
+    ac->ev.addRead = uvev_add_read;
+    ac->ev.delRead = uvev_del_read;
+    ac->ev.addWrite = uvev_add_write;
+    ac->ev.delWrite = uvev_del_write;
+    ac->ev.cleanup = uvev_cleanup;
+    uvev_add_write(e);
+    return 0;
+}
 
 /* -- Entries as records -------------------------------------------------- */
 
@@ -207,7 +276,7 @@ int32_t asp_redis_range(asp_redis *r, const char *key, const char *start, const 
     rep = redisCommandArgv(r->c, 6, argv, NULL);
     if (!rep) {
         snprintf(r->err, sizeof r->err, "connection lost: %s", r->c->errstr);
-        return -1;
+        return -2;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
         snprintf(r->err, sizeof r->err, "%s", rep->str);
@@ -296,8 +365,9 @@ void asp_redis_free(asp_redis *r)
 enum { READ_OWN, READ_CLAIM, READ_NEW };
 
 typedef struct rlive {
-    redisAsyncContext *ac;
-    int connected, inflight, paused, ever_connected;
+    redisAsyncContext *ac;   /* reads (a blocked XREAD holds up what follows on it) */
+    redisAsyncContext *xac;  /* acknowledgements (groups) */
+    int connected, xconnected, inflight, paused, ever_connected;
     char host[64];
     int port, db;
     char *password, *stream, *group, *consumer;
@@ -343,14 +413,33 @@ static void retry_later(asp_live *l)
     uv_timer_start(&k->timer, on_retry_timer, ms, 0);
 }
 
-/* The connection failed or was lost: try again, or fail the source. */
-static void lost(asp_live *l, const char *why)
+/* Lets a context go (its callbacks see data NULL and do nothing). */
+static void drop_ctx(redisAsyncContext **pp)
+{
+    redisAsyncContext *ac = *pp;
+    if (!ac)
+        return;
+    *pp = NULL;
+    ac->data = NULL;
+    redisAsyncFree(ac);
+}
+
+/* A connection failed or was lost (hiredis frees that context, ac): the
+ * other goes too; try again, or fail the source. */
+static void lost(asp_live *l, const redisAsyncContext *ac, const char *why)
 {
     rlive *k = l->impl;
     char msg[300];
-    k->ac = NULL;
-    k->connected = 0;
+    if (k->ac == ac)
+        k->ac = NULL;
+    if (k->xac == ac)
+        k->xac = NULL;
+    drop_ctx(&k->ac);
+    drop_ctx(&k->xac);
+    k->connected = k->xconnected = 0;
     k->inflight = 0;
+    if (k->has_timer && uv_is_active((uv_handle_t *)&k->timer))
+        return; /* already waiting to reconnect */
     if (l->closing || l->ended)
         return;
     if (!k->ever_connected) {
@@ -391,13 +480,9 @@ static void check_fork(asp_live *l)
         p += sizeof(int64_t) + sizeof n + n;
         k->stale++;
     }
-    if (k->ac) {
-        redisAsyncContext *ac = k->ac;
-        k->ac = NULL;
-        ac->data = NULL;
-        redisAsyncFree(ac);
-    }
-    k->connected = 0;
+    drop_ctx(&k->ac);
+    drop_ctx(&k->xac);
+    k->connected = k->xconnected = 0;
     k->inflight = 0;
 }
 
@@ -553,27 +638,12 @@ static void send_ack(asp_live *l, const char *id, size_t len)
     rlive *k = l->impl;
     const char *argv[4] = { "XACK", k->stream, k->group, id };
     size_t argvlen[4] = { 4, strlen(k->stream), strlen(k->group), len };
-    redisAsyncCommandArgv(k->ac, on_ack_reply, l, 4, argv, argvlen);
+    redisAsyncCommandArgv(k->xac, on_ack_reply, l, 4, argv, argvlen);
 }
 
-static void on_connect(const redisAsyncContext *cac, int status)
+static void setup(asp_live *l, redisAsyncContext *ac)
 {
-    redisAsyncContext *ac = (redisAsyncContext *)cac;
-    asp_live *l = ac->data;
-    rlive *k;
-    if (!l || l->closing)
-        return;
-    k = l->impl;
-    if (k->ac != ac)
-        return;
-    if (status != REDIS_OK) {
-        /* hiredis frees the context after this callback */
-        lost(l, ac->errstr[0] ? ac->errstr : "connection refused");
-        return;
-    }
-    k->connected = 1;
-    k->ever_connected = 1;
-    k->backoff_ms = k->backoff_min_ms;
+    rlive *k = l->impl;
     if (k->password) {
         const char *argv[2] = { "AUTH", k->password };
         redisAsyncCommandArgv(ac, on_setup_reply, l, 2, argv, NULL);
@@ -584,12 +654,37 @@ static void on_connect(const redisAsyncContext *cac, int status)
         snprintf(db, sizeof db, "%d", k->db);
         redisAsyncCommandArgv(ac, on_setup_reply, l, 2, argv, NULL);
     }
-    for (size_t i = 0; i < k->nacks; i++) {
-        send_ack(l, k->acks[i], strlen(k->acks[i]));
-        free(k->acks[i]);
+}
+
+static void on_connect(const redisAsyncContext *cac, int status)
+{
+    redisAsyncContext *ac = (redisAsyncContext *)cac;
+    asp_live *l = ac->data;
+    rlive *k;
+    if (!l || l->closing)
+        return;
+    k = l->impl;
+    if (k->ac != ac && k->xac != ac)
+        return;
+    if (status != REDIS_OK) {
+        /* hiredis frees the context after this callback */
+        lost(l, ac, ac->errstr[0] ? ac->errstr : "connection refused");
+        return;
     }
-    k->nacks = 0;
-    if (k->group && k->phase == READ_NEW && k->last_id[0]) {
+    setup(l, ac);
+    if (ac == k->xac) {
+        k->xconnected = 1;
+        for (size_t i = 0; i < k->nacks; i++) {
+            send_ack(l, k->acks[i], strlen(k->acks[i]));
+            free(k->acks[i]);
+        }
+        k->nacks = 0;
+        return;
+    }
+    k->connected = 1;
+    k->ever_connected = 1;
+    k->backoff_ms = k->backoff_min_ms;
+    if (k->group && k->phase == READ_NEW) {
         /* After a reconnection: what the group gave this consumer in a reply
          * that was lost (after the last id queued), then new entries. */
         k->phase = READ_OWN;
@@ -603,43 +698,58 @@ static void on_disconnect(const redisAsyncContext *cac, int status)
     redisAsyncContext *ac = (redisAsyncContext *)cac;
     asp_live *l = ac->data;
     rlive *k;
-    if (!l || l->closing)
+    if (!l)
         return;
     k = l->impl;
-    if (k->ac != ac)
+    if (k->ac != ac && k->xac != ac)
         return;
-    lost(l, status == REDIS_OK ? "closed" : (ac->errstr[0] ? ac->errstr : "connection lost"));
+    if (l->closing) {
+        /* The acknowledgements' connection, closed once they were answered. */
+        if (k->xac == ac)
+            k->xac = NULL;
+        return;
+    }
+    lost(l, ac, status == REDIS_OK ? "closed" : (ac->errstr[0] ? ac->errstr : "connection lost"));
 }
 
-static void connect_now(asp_live *l)
+/* A context on the engine's loop; NULL when it could not be made (the
+ * source retries or failed). */
+static redisAsyncContext *open_ctx(asp_live *l)
 {
     rlive *k = l->impl;
-    redisAsyncContext *ac;
-    k->tries++;
-    ac = redisAsyncConnect(k->host, k->port);
+    redisAsyncContext *ac = redisAsyncConnect(k->host, k->port);
     if (!ac) {
         asp__source_fail(l, "out of memory%s%s", "", "");
-        return;
+        return NULL;
     }
     if (ac->err) {
         char why[200];
         snprintf(why, sizeof why, "%s", ac->errstr);
         redisAsyncFree(ac);
-        lost(l, why);
-        return;
+        lost(l, NULL, why);
+        return NULL;
     }
     ac->data = l;
-    k->ac = ac;
-    k->pid = getpid();
-    if (redisLibuvAttach(ac, &l->s->loop) != REDIS_OK) {
-        k->ac = NULL;
+    if (uvev_attach(ac, &l->s->loop) != 0) {
         ac->data = NULL;
         redisAsyncFree(ac);
         asp__source_fail(l, "cannot attach to the loop%s%s", "", "");
-        return;
+        return NULL;
     }
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    return ac;
+}
+
+static void connect_now(asp_live *l)
+{
+    rlive *k = l->impl;
+    k->tries++;
+    k->pid = getpid();
+    if (!(k->ac = open_ctx(l)))
+        return;
+    if (k->group)
+        k->xac = open_ctx(l);
 }
 
 static void redis_pause(asp_live *l)
@@ -680,14 +790,27 @@ static void redis_replay_line(asp_live *l, const char *data, size_t len)
 static void redis_close(asp_live *l)
 {
     rlive *k = l->impl;
+    uv_loop_t *loop = &l->s->loop;
+    drop_ctx(&k->ac);
+    if (k->xac && k->xconnected && k->pid == getpid()) {
+        /* The acknowledgements sent go out and are answered first (2 s at
+         * most): the last entry's was sent just now. */
+        int64_t until = asp_time_wall() + 2 * (int64_t)1000000000;
+        redisAsyncDisconnect(k->xac);
+        while (k->xac && asp_time_wall() < until) {
+            uv_run(loop, UV_RUN_NOWAIT);
+            if (k->xac) {
+                struct timespec ts = { 0, 200000 };
+                nanosleep(&ts, NULL);
+            }
+        }
+    }
+    drop_ctx(&k->xac);
+    /* The contexts' poll handles close now, not after the run; the timer
+     * last (its close may free l: the core runs the loop for it). */
+    uv_run(loop, UV_RUN_NOWAIT);
     if (k->has_timer)
         asp__source_close_handle(l, (uv_handle_t *)&k->timer);
-    if (k->ac) {
-        redisAsyncContext *ac = k->ac;
-        k->ac = NULL;
-        ac->data = NULL;
-        redisAsyncFree(ac);
-    }
 }
 
 static void redis_free(asp_live *l)
@@ -780,7 +903,7 @@ void asp_live_redis_ack(asp_live *l, const char *id, size_t len)
     check_fork(l);
     if (!k->group || l->closing)
         return;
-    if (k->ac && k->connected) {
+    if (k->xac && k->xconnected) {
         send_ack(l, id, len);
         return;
     }
@@ -868,7 +991,7 @@ static int writer_try(asp_redis_writer *w, const char *host, int32_t port)
         return -1;
     }
     w->ac->data = w;
-    if (redisLibuvAttach(w->ac, w->loop) != REDIS_OK) {
+    if (uvev_attach(w->ac, w->loop) != 0) {
         w->ac->data = NULL;
         redisAsyncFree(w->ac);
         w->ac = NULL;

@@ -29,8 +29,8 @@ typedef struct asp_redis asp_redis;
 asp_redis *asp_redis_connect(const char *host, int32_t port, int32_t db, const char *password,
                              int32_t retry_ms, char *err, size_t errlen);
 /* XRANGE key start end COUNT count (XREVRANGE with reverse): the number of
- * entries of the page (asp_redis_entry 0..n-1 until the next call), or -1
- * (asp_redis_error). */
+ * entries of the page (asp_redis_entry 0..n-1 until the next call), -1
+ * (asp_redis_error) or -2 when the connection was lost (connect again). */
 int32_t asp_redis_range(asp_redis *r, const char *key, const char *start, const char *end, int32_t count,
                         int32_t reverse);
 const char *asp_redis_entry(const asp_redis *r, int32_t i, size_t *len);

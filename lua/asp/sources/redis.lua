@@ -306,6 +306,14 @@ function R:next()
   if i >= self.pn then
     local start = self.last_id and ("(" .. self.last_id) or self.start
     local n = C.asp_redis_range(self.r, self.stream, start, self.stop, self.count, 0)
+    if n == -2 and self.r0 > 0 then
+      -- The server went away: connect again (the bounded retry of
+      -- connect_timeout) and read on after the last id read.
+      io.stderr:write(self.name .. ": warning: " .. ffi_string(C.asp_redis_error(self.r)) .. ", reconnecting\n")
+      drop_conn(self)
+      self.r = connect(self, 1)
+      return self:next()
+    end
     if n < 0 then
       local msg = ffi_string(C.asp_redis_error(self.r))
       finish_past(self)
