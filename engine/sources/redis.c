@@ -639,6 +639,9 @@ static void send_ack(asp_live *l, const char *id, size_t len)
     const char *argv[4] = { "XACK", k->stream, k->group, id };
     size_t argvlen[4] = { 4, strlen(k->stream), strlen(k->group), len };
     redisAsyncCommandArgv(k->xac, on_ack_reply, l, 4, argv, argvlen);
+    /* Written now, not when the loop next runs: the REPL may stop the run
+     * here, and a resumed checkpoint counts on it (no second XACK). */
+    redisAsyncHandleWrite(k->xac);
 }
 
 static void setup(asp_live *l, redisAsyncContext *ac)
