@@ -181,6 +181,10 @@ static void sleep_ms(uint64_t ms)
 
 struct asp_redis {
     redisContext *c;
+    char host[256];      /* the node c is connected to (a cluster's MOVED changes it) */
+    int port;
+    int32_t db;
+    char *password;
     redisReply *page;
     buf rec;
     size_t *off;         /* the records of the page: off[i]..off[i+1] */
@@ -253,7 +257,100 @@ asp_redis *asp_redis_connect(const char *host, int32_t port, int32_t db, const c
         asp_redis_free(r);
         return NULL;
     }
+    snprintf(r->host, sizeof r->host, "%s", host);
+    r->port = port;
+    r->db = db;
+    r->password = password && password[0] ? strdup(password) : NULL;
     return r;
+}
+
+/* "MOVED 3999 127.0.0.1:6381" / "ASK ...": the node, or -1. */
+static int redirection(const redisReply *rep, const char *kind, char *host, size_t hostlen, int *port)
+{
+    const char *p, *colon;
+    size_t n = strlen(kind);
+    if (rep->type != REDIS_REPLY_ERROR || strncmp(rep->str, kind, n) != 0 || rep->str[n] != ' ')
+        return -1;
+    p = strchr(rep->str + n + 1, ' ');
+    if (!p || !(colon = strrchr(p, ':')) || (size_t)(colon - p - 1) >= hostlen)
+        return -1;
+    memcpy(host, p + 1, (size_t)(colon - p - 1));
+    host[colon - p - 1] = 0;
+    *port = atoi(colon + 1);
+    return 0;
+}
+
+static redisContext *node_connect(const char *host, int port, const char *password, char *err, size_t errlen)
+{
+    struct timeval tv = { 5, 0 };
+    redisContext *c = redisConnectWithTimeout(host, port, tv);
+    if (!c || c->err) {
+        snprintf(err, errlen, "cannot connect to %s:%d: %s", host, port, c ? c->errstr : "out of memory");
+        if (c)
+            redisFree(c);
+        return NULL;
+    }
+    if (sync_setup(c, 0, password, err, errlen) != 0) {
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
+
+/*
+ * A command on the synchronous connection, following a Redis Cluster's
+ * redirections (hiredis has no cluster support): MOVED, the slot lives on
+ * another node from now on: connect there and send it again; ASK, the slot
+ * is migrating and this key is there already: ASKING then the command, on a
+ * connection to that node for this command only. NULL when the connection
+ * failed (r->err).
+ */
+static redisReply *sync_command(asp_redis *r, int argc, const char **argv, const size_t *argvlen)
+{
+    for (int hops = 0; hops < 8; hops++) {
+        char host[256];
+        int port;
+        redisReply *rep = redisCommandArgv(r->c, argc, argv, argvlen);
+        if (!rep) {
+            snprintf(r->err, sizeof r->err, "connection lost: %s", r->c->errstr);
+            return NULL;
+        }
+        if (redirection(rep, "MOVED", host, sizeof host, &port) == 0) {
+            redisContext *c = node_connect(host, port, r->password, r->err, sizeof r->err);
+            freeReplyObject(rep);
+            if (!c)
+                return NULL;
+            redisFree(r->c);
+            r->c = c;
+            snprintf(r->host, sizeof r->host, "%s", host);
+            r->port = port;
+            continue;
+        }
+        if (redirection(rep, "ASK", host, sizeof host, &port) == 0) {
+            redisContext *c = node_connect(host, port, r->password, r->err, sizeof r->err);
+            redisReply *asking;
+            freeReplyObject(rep);
+            if (!c)
+                return NULL;
+            asking = redisCommand(c, "ASKING");
+            if (asking)
+                freeReplyObject(asking);
+            rep = redisCommandArgv(c, argc, argv, argvlen);
+            if (!rep)
+                snprintf(r->err, sizeof r->err, "connection lost: %s", c->errstr);
+            redisFree(c);
+            return rep;
+        }
+        return rep;
+    }
+    snprintf(r->err, sizeof r->err, "too many cluster redirections");
+    return NULL;
+}
+
+int32_t asp_redis_node(const asp_redis *r, char *host, size_t hostlen)
+{
+    snprintf(host, hostlen, "%s", r->host);
+    return r->port;
 }
 
 static void drop_page(asp_redis *r)
@@ -273,11 +370,9 @@ int32_t asp_redis_range(asp_redis *r, const char *key, const char *start, const 
     redisReply *rep;
     drop_page(r);
     snprintf(cnt, sizeof cnt, "%d", (int)count);
-    rep = redisCommandArgv(r->c, 6, argv, NULL);
-    if (!rep) {
-        snprintf(r->err, sizeof r->err, "connection lost: %s", r->c->errstr);
+    rep = sync_command(r, 6, argv, NULL);
+    if (!rep)
         return -2;
-    }
     if (rep->type == REDIS_REPLY_ERROR) {
         snprintf(r->err, sizeof r->err, "%s", rep->str);
         freeReplyObject(rep);
@@ -326,12 +421,10 @@ const char *asp_redis_entry(const asp_redis *r, int32_t i, size_t *len)
 
 int32_t asp_redis_call(asp_redis *r, int32_t argc, const char **argv, const size_t *argvlen)
 {
-    redisReply *rep = redisCommandArgv(r->c, argc, argv, argvlen);
+    redisReply *rep = sync_command(r, argc, argv, argvlen);
     int32_t rc = 0;
-    if (!rep) {
-        snprintf(r->err, sizeof r->err, "connection lost: %s", r->c->errstr);
+    if (!rep)
         return -1;
-    }
     r->err[0] = 0;
     if (rep->type == REDIS_REPLY_ERROR)
         rc = 1;
@@ -355,6 +448,7 @@ void asp_redis_free(asp_redis *r)
     drop_page(r);
     if (r->c)
         redisFree(r->c);
+    free(r->password);
     free(r->rec.p);
     free(r->off);
     free(r);
@@ -376,6 +470,7 @@ typedef struct rlive {
     int phase;
     int32_t count;
     int64_t claim_idle_ms;
+    int64_t last_claim;      /* wall ns of the last XAUTOCLAIM round's start */
     uv_timer_t timer;
     int has_timer;
     uint64_t backoff_ms, backoff_min_ms, backoff_max_ms;
@@ -384,6 +479,7 @@ typedef struct rlive {
     int tries;
     pid_t pid;               /* the process whose connection ac is */
     int64_t stale;           /* entries queued before this process resumed */
+    int forking;             /* letting go of the contexts of the process forked from */
     char **acks;             /* acks waiting for a connection */
     size_t nacks, cap_acks;
     buf rec;
@@ -480,8 +576,10 @@ static void check_fork(asp_live *l)
         p += sizeof(int64_t) + sizeof n + n;
         k->stale++;
     }
+    k->forking = 1;
     drop_ctx(&k->ac);
     drop_ctx(&k->xac);
+    k->forking = 0;
     k->connected = k->xconnected = 0;
     k->inflight = 0;
 }
@@ -530,6 +628,30 @@ static void on_read_reply(redisAsyncContext *ac, void *reply, void *priv)
     k->inflight = 0;
     if (!r)
         return; /* the connection is going: its disconnect callback follows */
+    if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "MOVED ", 6)) {
+        /* The stream's slot lives on another node now: read there, after
+         * the same last id. */
+        const char *sp = strchr(r->str + 6, ' '), *colon = sp ? strrchr(sp, ':') : NULL;
+        if (colon && (size_t)(colon - sp - 1) < sizeof k->host) {
+            memcpy(k->host, sp + 1, (size_t)(colon - sp - 1));
+            k->host[colon - sp - 1] = 0;
+            k->port = atoi(colon + 1);
+            drop_ctx(&k->ac);
+            drop_ctx(&k->xac);
+            k->connected = k->xconnected = 0;
+            connect_now(l);
+            return;
+        }
+    }
+    if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "ASK ", 4)) {
+        /* The slot is migrating: read again shortly (the old node answers
+         * MOVED once it is done). */
+        drop_ctx(&k->ac);
+        drop_ctx(&k->xac);
+        k->connected = k->xconnected = 0;
+        retry_later(l);
+        return;
+    }
     if (r->type == REDIS_REPLY_ERROR) {
         char what[ID_MAX + 300];
         if (k->group && strncmp(r->str, "NOGROUP", 7) == 0)
@@ -561,7 +683,18 @@ static void on_read_reply(redisAsyncContext *ac, void *reply, void *priv)
     } else if (k->phase == READ_OWN) {
         k->phase = k->claim_idle_ms >= 0 ? READ_CLAIM : READ_NEW;
     }
-    /* nil: BLOCK timed out; read again */
+    /* nil: BLOCK timed out; read again. A claim round again every
+     * claim_idle (at least 1 s): a consumer that died while this one runs
+     * leaves entries that this one takes over. */
+    if (k->phase == READ_NEW && k->claim_idle_ms >= 0) {
+        int64_t every = (k->claim_idle_ms > 1000 ? k->claim_idle_ms : 1000) * 1000000;
+        if (asp_time_wall() - k->last_claim >= every) {
+            k->phase = READ_CLAIM;
+            snprintf(k->cursor, sizeof k->cursor, "0-0");
+        }
+    }
+    if (k->phase == READ_CLAIM && strcmp(k->cursor, "0-0") == 0)
+        k->last_claim = asp_time_wall();
     if (!l->paused && !l->ended)
         issue_read(l);
 }
@@ -623,14 +756,29 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv)
         asp__source_fail(l, "%s%s", r->str, "");
 }
 
+typedef struct pending_ack {
+    asp_live *l;
+    size_t len;
+    char id[ID_MAX];
+} pending_ack;
+
+static void queue_ack(asp_live *l, const char *id, size_t len);
+
+/* An XACK that did not arrive (the connection went, or the stream's slot
+ * moved to another node) is sent again after the reconnection. */
 static void on_ack_reply(redisAsyncContext *ac, void *reply, void *priv)
 {
-    asp_live *l = priv;
+    pending_ack *a = priv;
+    asp_live *l = a->l;
     const redisReply *r = reply;
-    if (!ac->data || !l || l->closing || !r)
-        return;
-    if (r->type == REDIS_REPLY_ERROR)
-        asp__source_warn(l, "XACK failed: ", r->str);
+    (void)ac;
+    if (l && !l->closing && !((rlive *)l->impl)->forking) {
+        if (!r || (r->type == REDIS_REPLY_ERROR && (!strncmp(r->str, "MOVED ", 6) || !strncmp(r->str, "ASK ", 4))))
+            queue_ack(l, a->id, a->len);
+        else if (r->type == REDIS_REPLY_ERROR)
+            asp__source_warn(l, "XACK failed: ", r->str);
+    }
+    free(a);
 }
 
 static void send_ack(asp_live *l, const char *id, size_t len)
@@ -638,7 +786,19 @@ static void send_ack(asp_live *l, const char *id, size_t len)
     rlive *k = l->impl;
     const char *argv[4] = { "XACK", k->stream, k->group, id };
     size_t argvlen[4] = { 4, strlen(k->stream), strlen(k->group), len };
-    redisAsyncCommandArgv(k->xac, on_ack_reply, l, 4, argv, argvlen);
+    pending_ack *a = malloc(sizeof *a);
+    if (!a || len >= ID_MAX) {
+        free(a);
+        return; /* stays pending: claimed or read again later (at least once) */
+    }
+    a->l = l;
+    a->len = len;
+    memcpy(a->id, id, len);
+    a->id[len] = 0;
+    if (redisAsyncCommandArgv(k->xac, on_ack_reply, a, 4, argv, argvlen) != REDIS_OK) {
+        free(a);
+        return;
+    }
     /* Written now, not when the loop next runs: the REPL may stop the run
      * here, and a resumed checkpoint counts on it (no second XACK). */
     redisAsyncHandleWrite(k->xac);
@@ -910,6 +1070,12 @@ void asp_live_redis_ack(asp_live *l, const char *id, size_t len)
         send_ack(l, id, len);
         return;
     }
+    queue_ack(l, id, len);
+}
+
+static void queue_ack(asp_live *l, const char *id, size_t len)
+{
+    rlive *k = l->impl;
     if (k->nacks == k->cap_acks) {
         size_t cap = k->cap_acks ? k->cap_acks * 2 : 64;
         char **a = realloc(k->acks, cap * sizeof *a);

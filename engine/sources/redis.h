@@ -39,6 +39,9 @@ const char *asp_redis_entry(const asp_redis *r, int32_t i, size_t *len);
  * the connection failed. */
 int32_t asp_redis_call(asp_redis *r, int32_t argc, const char **argv, const size_t *argvlen);
 const char *asp_redis_error(const asp_redis *r);
+/* The node the connection is on (a Redis Cluster's MOVED moves it): its
+ * port, and its host in host. */
+int32_t asp_redis_node(const asp_redis *r, char *host, size_t hostlen);
 void asp_redis_free(asp_redis *r);
 
 /* The live source: entries after `after` (an id), or, with a group, the

@@ -152,6 +152,10 @@ local function redis(opts)
     drop_conn(self)
     error(self.name .. ": WRONGTYPE: the key '" .. stream .. "' holds a " .. ty .. ", not a stream", 2)
   end
+  -- In a Redis Cluster the connection followed MOVED to the stream's node:
+  -- the live part connects there.
+  self.port = C.asp_redis_node(self.r, err_buf, 512)
+  self.host = ffi_string(err_buf)
   if self.start == "$" then
     -- "$": only what comes after now; its id is fixed here, so that a
     -- reconnection reads after it too.

@@ -138,6 +138,20 @@ return function(opts)
   if type(mp) ~= "number" or mp < 1 or mp % 1 ~= 0 then error(F .. ": option 'max_pending' must be a positive integer", 2) end
   local ct = opts.connect_timeout or 5
   local name = opts.name or (F .. " " .. stream)
+  -- The stream's node (a Redis Cluster answers MOVED elsewhere): found with
+  -- a synchronous connection, which follows the redirections.
+  local probe = C.asp_redis_connect(host, port, db, password, math.floor(ct * 1000), err_buf, 512)
+  if probe == nil then error(name .. ": " .. ffi_string(err_buf), 2) end
+  local argv = ffi.new("const char*[2]", { "TYPE", stream })
+  local rc = C.asp_redis_call(probe, 2, argv, nil)
+  if rc < 0 then
+    local msg = ffi_string(C.asp_redis_error(probe))
+    C.asp_redis_free(probe)
+    error(name .. ": " .. msg, 2)
+  end
+  port = C.asp_redis_node(probe, err_buf, 512)
+  host = ffi_string(err_buf)
+  C.asp_redis_free(probe)
   local w = C.asp_redis_writer_open(host, port, db, password, mp, math.floor(ct * 1000), err_buf, 512)
   if w == nil then error(name .. ": " .. ffi_string(err_buf), 2) end
   local self = setmetatable({ w = ffi.gc(w, C.asp_redis_writer_close), name = name, args = prefix,
