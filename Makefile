@@ -179,3 +179,14 @@ soak: $(BUILD)/asp-lua
 test-slurm: $(BUILD)/asp-lua
 	@sh scripts/install-deps.sh slurm
 	@sh tests/slurm/run.sh $(BUILD)/asp-lua
+
+# make test-redis: asp.redis against a real 3-master Redis Cluster started on
+# 127.0.0.1 by tests/redis/cluster.lua (free ports, no persistence, always
+# stopped): 8 streams over the slots, 3 workers in one group per stream, one
+# killed with SIGKILL mid-run, every entry processed and acknowledged. The
+# single-server specs (tests/lua/sources_redis_spec.lua) are in make test.
+# Not part of make test (it takes ~6 s and three servers); .ci/run runs it.
+.PHONY: test-redis
+test-redis: $(BUILD)/asp-lua
+	@sh scripts/install-deps.sh
+	$(BUILD)/asp-lua tests/redis/cluster.lua $(BUILD)/asp-lua

@@ -695,7 +695,11 @@ static void on_read_reply(redisAsyncContext *ac, void *reply, void *priv)
     }
     if (k->phase == READ_CLAIM && strcmp(k->cursor, "0-0") == 0)
         k->last_claim = asp_time_wall();
-    if (!l->paused && !l->ended)
+    /* A consumer of a group takes no more than `count` entries ahead of its
+     * callbacks (the next read goes when its queue is empty): the others
+     * share the work, and an entry does not wait here long enough to be
+     * claimed by another consumer. */
+    if (!l->paused && !l->ended && !(k->group && l->qtail > l->qhead))
         issue_read(l);
 }
 
@@ -1053,6 +1057,8 @@ int32_t asp_live_redis_fresh(asp_live *l)
         check_fork(l);
         k->stale++; /* the entry just popped was queued before, too */
     }
+    if (k->group && l->qtail == l->qhead && !l->paused)
+        issue_read(l);
     if (k->stale > 0) {
         k->stale--;
         return 0;

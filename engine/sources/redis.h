@@ -55,7 +55,8 @@ int asp_live_redis(asp_live *l, const char *host, int32_t port, int32_t db, cons
                    int32_t retry_ms, char *err, size_t errlen);
 /* Called once after each entry popped: 1 when this process read it from the
  * server, 0 when it was in the queue of a resumed checkpoint or came from
- * the journal (the process that read it acknowledged it: not again). */
+ * the journal (the process that read it acknowledged it: not again). A
+ * group's next read goes out when its queue is empty. */
 int32_t asp_live_redis_fresh(asp_live *l);
 /* XACK of an entry of the group (sent when connected, else after the
  * reconnection). */

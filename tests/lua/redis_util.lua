@@ -45,8 +45,8 @@ local function ping(port)
 end
 
 -- Starts (or, with srv, restarts on the same port) a server; fails saying
--- why when it cannot start within 5 s.
-function M.start(srv)
+-- why when it cannot start within 5 s. extra: more redis-server options.
+function M.start(srv, extra)
   if os.execute("command -v redis-server >/dev/null 2>&1") ~= 0 then
     error("redis-server is not installed (scripts/install-deps.sh installs it)", 2)
   end
@@ -56,8 +56,10 @@ function M.start(srv)
     assert(os.execute("mkdir " .. q(dir)))
     srv = { port = su.free_port(), dir = dir }
   end
+  srv.extra = extra or srv.extra or ""
   os.execute(("redis-server --port %d --bind 127.0.0.1 --save '' --appendonly no --dir %s --daemonize no "
-    .. "--logfile %s/redis.log >/dev/null 2>&1 & echo $! > %s/pid"):format(srv.port, q(srv.dir), q(srv.dir), q(srv.dir)))
+    .. "--logfile %s/redis.log %s >/dev/null 2>&1 & echo $! > %s/pid"):format(srv.port, q(srv.dir), q(srv.dir), srv.extra,
+    q(srv.dir)))
   srv.pid = tonumber(read(srv.dir .. "/pid"))
   for _ = 1, 500 do
     if ping(srv.port) then return srv end
