@@ -190,3 +190,18 @@ test-slurm: $(BUILD)/asp-lua
 test-redis: $(BUILD)/asp-lua
 	@sh scripts/install-deps.sh
 	$(BUILD)/asp-lua tests/redis/cluster.lua $(BUILD)/asp-lua
+
+# make bench-redis: asp.redis' replay of 1 M entries from a local redis-server
+# against a bare C hiredis reader (bench/reference/redis_reader.c), and the
+# XADD-to-callback latency (bench/redis.lua); appends to
+# bench/results-redis.md. Never part of make test.
+build/bench/redis_reader: bench/reference/redis_reader.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L -O2 $(WARN) $(shell pkg-config --cflags hiredis) $< -o $@ \
+	  $(shell pkg-config --libs hiredis)
+
+.PHONY: bench-redis
+bench-redis:
+	@sh scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory BUILD=build/bench OPT=-O2 SAN= build/bench/asp-lua build/bench/redis_reader
+	build/bench/asp-lua bench/redis.lua build/bench/asp-lua build/bench/redis_reader

@@ -20,6 +20,7 @@
 
 #include <hiredis.h>
 #include <async.h>
+#include <sds.h>
 
 #include "engine.h"
 #include "sched.h"
@@ -1232,6 +1233,10 @@ int asp_redis_writer_send(asp_redis_writer *w, int32_t argc, const char **argv, 
         return -1;
     }
     w->pending++;
+    /* Out at once in a live run (latency), by 64 KiB in a replay (fewer
+     * writes); the rest goes when the loop runs (a wait, flush, close). */
+    if (asp_sched_is_live(asp_engine_sched()) || sdslen(w->ac->c.obuf) >= (64u << 10))
+        redisAsyncHandleWrite(w->ac);
     /* Pushes back: the caller waits while too many are unanswered. */
     while (w->pending >= w->max_pending && !w->failed && w->ac)
         uv_run(w->loop, UV_RUN_ONCE);
