@@ -27,7 +27,7 @@ BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 INSTALL ?= install
 
-PKGS    := luajit libuv zlib jansson libedit
+PKGS    := luajit libuv zlib jansson libedit hiredis
 WARN    := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Werror=implicit-function-declaration -Wformat=2 -Wno-format-nonliteral
 # Evaluated where used (=, not :=): `make deps` may install pkg-config and the
@@ -179,3 +179,29 @@ soak: $(BUILD)/asp-lua
 test-slurm: $(BUILD)/asp-lua
 	@sh scripts/install-deps.sh slurm
 	@sh tests/slurm/run.sh $(BUILD)/asp-lua
+
+# make test-redis: asp.redis against a real 3-master Redis Cluster started on
+# 127.0.0.1 by tests/redis/cluster.lua (free ports, no persistence, always
+# stopped): 8 streams over the slots, 3 workers in one group per stream, one
+# killed with SIGKILL mid-run, every entry processed and acknowledged. The
+# single-server specs (tests/lua/sources_redis_spec.lua) are in make test.
+# Not part of make test (it takes ~6 s and three servers); .ci/run runs it.
+.PHONY: test-redis
+test-redis: $(BUILD)/asp-lua
+	@sh scripts/install-deps.sh
+	$(BUILD)/asp-lua tests/redis/cluster.lua $(BUILD)/asp-lua
+
+# make bench-redis: asp.redis' replay of 1 M entries from a local redis-server
+# against a bare C hiredis reader (bench/reference/redis_reader.c), and the
+# XADD-to-callback latency (bench/redis.lua); appends to
+# bench/results-redis.md. Never part of make test.
+build/bench/redis_reader: bench/reference/redis_reader.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L -O2 $(WARN) $(shell pkg-config --cflags hiredis) $< -o $@ \
+	  $(shell pkg-config --libs hiredis)
+
+.PHONY: bench-redis
+bench-redis:
+	@sh scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory BUILD=build/bench OPT=-O2 SAN= build/bench/asp-lua build/bench/redis_reader
+	build/bench/asp-lua bench/redis.lua build/bench/asp-lua build/bench/redis_reader

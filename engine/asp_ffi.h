@@ -29,6 +29,7 @@
 #include "sources/exec.h"
 #include "sources/glob.h"
 #include "sources/json.h"
+#include "sources/redis.h"
 #include "sources/listen.h"
 #include "sources/reader.h"
 #include "sources/source.h"

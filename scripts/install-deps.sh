@@ -6,9 +6,12 @@
 # Usage: install-deps.sh [fuzz | valgrind | bench | slurm]
 set -eu
 
-packages="build-essential pkg-config tzdata luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev expect groff-base chromium"
+packages="build-essential pkg-config tzdata luajit libluajit-5.1-dev libuv1-dev libcmocka-dev lua-busted zlib1g-dev libjansson-dev libedit-dev expect groff-base chromium redis-server libhiredis-dev"
 # groff-base: the install spec (tests/lua/install_spec.lua) checks the man
 # page with groff -ww.
+# redis-server, libhiredis-dev: asp.redis (hiredis, its async API on the
+# engine's loop); tests/lua/sources_redis_spec.lua starts its own servers on
+# free ports of 127.0.0.1 (a few seconds, so it is part of make test).
 # tzdata: the zones of Time:format and asp.time(s, zone) (engine/tz.c).
 # chromium: the report spec (tests/lua/results_report_spec.lua) renders a report
 # in it headless (a few seconds, so it is part of make test).

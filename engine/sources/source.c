@@ -144,6 +144,12 @@ static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
     return 0;
 }
 
+void asp__source_push(asp_live *l, const char *data, size_t len, int64_t arrival)
+{
+    l->cur = NULL;
+    push_line(l, data, len, arrival);
+}
+
 static int push_line_cb(void *ctx, const char *line, size_t len)
 {
     asp_live *l = ctx;
@@ -543,6 +549,8 @@ static void replay_line(int32_t source, int64_t arrival, const char *data, size_
             l->kind->took(l, c, ASP_LINES_OK);
     }
     replayed_lines++;
+    if (l->kind && l->kind->replay_line)
+        l->kind->replay_line(l, data, len);
     push_line(l, data, len, arrival);
 }
 

@@ -123,6 +123,10 @@ typedef struct asp_source_kind {
      * record, source.c), and the source's journaled end. */
     void (*replay_pos)(asp_live *l, const char *data, size_t len);
     void (*replay_end)(asp_live *l, int32_t status);
+    /* A journaled line goes back into the queue (before it is queued): a
+     * kind that keeps a position in its lines (redis.c: the last entry id)
+     * takes it from there. */
+    void (*replay_line)(asp_live *l, const char *data, size_t len);
     /* out[1] and out[2] of asp_live_counts. */
     void (*counts)(const asp_live *l, int64_t *out);
     int32_t (*port)(const asp_live *l);
@@ -170,6 +174,10 @@ void asp__source_end(asp_live *l);
 void asp__source_fail(asp_live *l, const char *fmt, const char *a, const char *b);
 /* A warning on stderr, naming the source. */
 void asp__source_warn(const asp_live *l, const char *what, const char *detail);
+/* Queues one whole record as a line (journaled like the lines of
+ * asp__source_take), for a kind whose input is already cut into records
+ * (redis.c). Its bytes may hold any byte; a last '\r' is dropped. */
+void asp__source_push(asp_live *l, const char *data, size_t len, int64_t arrival);
 /* Cuts bytes of c into lines queued with this arrival; the rest waits in c->lb. */
 void asp__source_take(asp_live *l, asp_conn *c, const char *data, size_t n, int64_t arrival);
 /* At the end of input, a last line without its newline is a line. */

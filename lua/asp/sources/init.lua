@@ -3,7 +3,7 @@
 -- of source is a new file here (and its C side in engine/sources/), plus
 -- its name in this list.
 local M = {}
-for _, name in ipairs { "csv", "stdin", "tcp", "listen", "udp", "tail", "exec" } do
+for _, name in ipairs { "csv", "stdin", "tcp", "listen", "udp", "tail", "exec", "redis", "redis_writer" } do
   M[name] = require("asp.sources." .. name)
 end
 return M

@@ -69,6 +69,16 @@ local function json_build(toks, i)
   return nil, i + 1
 end
 
+-- One JSON document as a Lua value, or nil and the parser's message
+-- (asp.redis decodes a field of each entry with it).
+function M.json_value(data, len)
+  if json_state == nil then json_state = ffi.gc(C.asp_json_new(), C.asp_json_free) end
+  if C.asp_json_decode(json_state, data, len) < 0 then
+    return nil, ffi_string(C.asp_json_error(json_state))
+  end
+  return (json_build(C.asp_json_tokens(json_state), 0))
+end
+
 local function show(data, len)
   local s = ffi_string(data, len < 200 and len or 200)
   return len > 200 and s .. "..." or s
