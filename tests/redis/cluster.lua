@@ -148,5 +148,7 @@ for _, n in ipairs(nodes) do R.stop(n) end
 os.execute("rm -rf " .. tmp)
 if not ok then
   io.stderr:write(tostring(err), "\n")
+  print("test-redis: 0 passed, 1 failed")
   os.exit(1)
 end
+print("test-redis: 1 passed, 0 failed")
