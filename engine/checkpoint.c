@@ -173,14 +173,14 @@ static void journal_failed(int err)
     char when[ASP_TIME_FORMAT_MAX];
     if (!shm || shm->journal_lost)
         return;
-    shm->lost_items = (int64_t)s->items;
-    shm->lost_ns = s->now;
+    shm->lost_items = (int64_t)asp_sched_items(s);
+    shm->lost_ns = asp_sched_now(s);
     shm->journal_lost = 1;
-    asp_time_format(s->now, when);
+    asp_time_format(asp_sched_now(s), when);
     asp_progress_done();
     fprintf(stderr, "asp-lua: the live journal cannot be written (%s): live input after %s (%lld items) "
             "is not journaled, .back to later than that is impossible\n", strerror(err), when,
-            (long long)s->items);
+            (long long)asp_sched_items(s));
     fflush(stderr);
 }
 
@@ -336,7 +336,7 @@ static void wait_for_resume(int fd, int ack)
     resume_target = m.target;
     generation++;
     /* libuv's epoll instance was shared with the process that forked us. */
-    uv_loop_fork(&asp_engine_sched()->loop);
+    uv_loop_fork(asp_sched_loop(asp_engine_sched()));
     /* What arrived live after this checkpoint was read by the processes
      * after it: it comes back from the journal, not from the sources. */
     asp_journal_resumed();

@@ -27,21 +27,21 @@ static void progress_tick(asp_sched *s)
     int64_t wall = asp_time_wall();
     char when[ASP_TIME_FORMAT_MAX];
     double rate, fraction;
-    if (last_print == 0 || s->items < last_items) {
+    if (last_print == 0 || asp_sched_items(s) < last_items) {
         /* A new run. */
         last_print = wall;
         last_items_at = wall;
-        last_items = s->items;
+        last_items = asp_sched_items(s);
         return;
     }
     if (wall - last_print < EVERY_NS)
         return;
-    rate = (double)(s->items - last_items) * 1e9 / (double)(wall - last_items_at);
+    rate = (double)(asp_sched_items(s) - last_items) * 1e9 / (double)(wall - last_items_at);
     last_print = wall;
     last_items_at = wall;
-    last_items = s->items;
-    asp_time_format(s->now, when);
-    fprintf(stderr, "\r\033[K[asp] %s  %llu items  %.0f/s", when, (unsigned long long)s->items, rate);
+    last_items = asp_sched_items(s);
+    asp_time_format(asp_sched_now(s), when);
+    fprintf(stderr, "\r\033[K[asp] %s  %llu items  %.0f/s", when, (unsigned long long)asp_sched_items(s), rate);
     fraction = asp_csvfile_progress();
     if (fraction >= 0) {
         double elapsed = (double)(wall - s->run_wall_start) / 1e9;

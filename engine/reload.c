@@ -258,7 +258,7 @@ static void on_ctl_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 
 static void start_build(void)
 {
-    uv_loop_t *loop = &asp_engine_sched()->loop;
+    uv_loop_t *loop = asp_sched_loop(asp_engine_sched());
     uv_process_options_t o;
     uv_stdio_container_t st[8];
     int sv[2], rc, nenv = 0;
@@ -403,7 +403,7 @@ void asp_reload_watch(const char *file)
     /* The folder, not the file: an editor's save by rename replaces the
      * file's inode, and a deleted file may come back. */
     h = calloc(1, sizeof *h);
-    if (!h || R.ndirs == MAX_WATCHED || uv_fs_event_init(&asp_engine_sched()->loop, h) != 0) {
+    if (!h || R.ndirs == MAX_WATCHED || uv_fs_event_init(asp_sched_loop(asp_engine_sched()), h) != 0) {
         free(h);
         free(dir);
         return;
@@ -425,10 +425,10 @@ static void forward_forever(asp_sched *s)
 {
     int passed = 0;
     for (;;) {
-        uv_run(&s->loop, UV_RUN_ONCE);
+        uv_run(asp_sched_loop(s), UV_RUN_ONCE);
         /* Ctrl-C or SIGTERM to the coordinator: the instance running the
          * code stops as a run does; the session exits with its status. */
-        if (s->interrupted && !passed && R.current && !R.current->exited) {
+        if (asp_sched_interrupt_pending(s) && !passed && R.current && !R.current->exited) {
             uv_process_kill(&R.current->proc, asp_signals_received());
             passed = 1;
         }
@@ -486,7 +486,7 @@ int asp_reload_start(char **argv, int argc, int script)
     R.argv = argv;
     R.argc = argc;
     asp_journal_share(&R.sh->end, wake_follower);
-    uv_timer_init(&s->loop, &R.settle);
+    uv_timer_init(asp_sched_loop(s), &R.settle);
     uv_unref((uv_handle_t *)&R.settle);
     asp_reload_watch(argv[script]);
     if (R.nwatched == 0) {
@@ -551,9 +551,9 @@ static void go_live_now(asp_sched *s)
     int64_t lines = asp__source_replayed_lines(), events = (int64_t)asp_sched_events(s);
     R.catching_up = 0;
     asp_journal_set_limit(INT64_MAX);
-    uv_poll_init(&s->loop, &R.wake_poll, FD_WAKE);
+    uv_poll_init(asp_sched_loop(s), &R.wake_poll, FD_WAKE);
     uv_poll_start(&R.wake_poll, UV_READABLE, on_wake);
-    uv_poll_init(&s->loop, &R.ctl_poll, FD_CTL);
+    uv_poll_init(asp_sched_loop(s), &R.ctl_poll, FD_CTL);
     uv_poll_start(&R.ctl_poll, UV_READABLE, on_ctl);
     uv_unref((uv_handle_t *)&R.ctl_poll);
     R.polls = 1;
@@ -645,12 +645,12 @@ void asp_reload_close(void)
             uv_close((uv_handle_t *)&R.settle, NULL);
             if (R.building)
                 forget_kid(R.building);
-            uv_run(&s->loop, UV_RUN_NOWAIT);
+            uv_run(asp_sched_loop(s), UV_RUN_NOWAIT);
         }
     } else if (R.role == 2 && R.polls && s) {
         uv_close((uv_handle_t *)&R.wake_poll, NULL);
         uv_close((uv_handle_t *)&R.ctl_poll, NULL);
-        uv_run(&s->loop, UV_RUN_NOWAIT);
+        uv_run(asp_sched_loop(s), UV_RUN_NOWAIT);
     }
     asp_sched_reload_hook = NULL;
     R.role = R.role ? -R.role : 0;

@@ -41,7 +41,7 @@ void asp_repl_driving(int on)
 {
     /* A Ctrl-C from before this command must not pause it at once. */
     if (on)
-        asp_engine_sched()->interrupted = 0;
+        asp_sched_forget_interrupt(asp_engine_sched());
     driving = on;
     pause_asked = 0;
     /* What the command prints next starts on a line of its own. */

@@ -192,6 +192,31 @@ int asp_sched_is_live(const asp_sched *s)
     return s->is_live;
 }
 
+uv_loop_t *asp_sched_loop(asp_sched *s)
+{
+    return &s->loop;
+}
+
+void asp_sched_live_source(asp_sched *s, int delta)
+{
+    s->live_sources += delta;
+}
+
+int asp_sched_running(const asp_sched *s)
+{
+    return s->running;
+}
+
+int asp_sched_interrupt_pending(const asp_sched *s)
+{
+    return s->interrupted;
+}
+
+void asp_sched_forget_interrupt(asp_sched *s)
+{
+    s->interrupted = 0;
+}
+
 int asp_sched_live_sources(const asp_sched *s)
 {
     return s->live_sources;

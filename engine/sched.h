@@ -153,6 +153,16 @@ int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t 
 void asp_sched_clear(asp_sched *s);
 /* ffi: end */
 
+/* The engine's libuv loop, for the sources' handles. */
+uv_loop_t *asp_sched_loop(asp_sched *s);
+/* A live source opened (+1) or ended (-1): the run waits for open ones. */
+void asp_sched_live_source(asp_sched *s, int delta);
+/* A run is on (async-signal-safe: the signal handlers ask). */
+int asp_sched_running(const asp_sched *s);
+/* An interrupt is pending; forget one (the REPL, before a command). */
+int asp_sched_interrupt_pending(const asp_sched *s);
+void asp_sched_forget_interrupt(asp_sched *s);
+
 /* Called every 1024 items with the scheduler (progress display), or NULL. */
 extern void (*asp_sched_periodic)(asp_sched *s);
 

@@ -74,7 +74,7 @@ static void on_signal(int sig)
     asp_sched *s = asp_engine_sched_if_made();
     if (sig == SIGPIPE && !stdout_broken())
         return; /* a socket's peer went away: its write reports EPIPE */
-    if (s && s->running && !received) {
+    if (s && asp_sched_running(s) && !received) {
         received = sig;
         asp_sched_interrupt(s);
     } else {

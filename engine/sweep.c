@@ -64,7 +64,7 @@ int asp_sweep_fork(int *result_fd)
         _exit(1);
     /* libuv's epoll instance was shared with the process that forked us. */
     if (asp_engine_sched_if_made())
-        uv_loop_fork(&asp_engine_sched()->loop);
+        uv_loop_fork(asp_sched_loop(asp_engine_sched()));
     /* The sweep shows its own progress line; a combination shows none, and
      * its standard output is discarded (docs/sweeps.md). */
     asp_progress_set(0);

@@ -158,7 +158,7 @@ int asp_live_exec(asp_live *l, const char *const *argv, char *err, size_t errlen
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    uv_pipe_init(&l->s->loop, &c->h.pipe, 0);
+    uv_pipe_init(asp_sched_loop(l->s), &c->h.pipe, 0);
     c->h.handle.data = l;
     l->handles++;
     memset(&o, 0, sizeof o);
@@ -177,7 +177,7 @@ int asp_live_exec(asp_live *l, const char *const *argv, char *err, size_t errlen
      * a whole (its grandchildren too) when it stops. */
     o.flags = UV_PROCESS_DETACHED;
     k->h.data = l;
-    rc = uv_spawn(&l->s->loop, &k->h, &o);
+    rc = uv_spawn(asp_sched_loop(l->s), &k->h, &o);
     if (rc != 0) {
         asp__conn_close(l, c);
         /* A failed spawn still needs its handle closed. */

@@ -139,7 +139,7 @@ static void accept_all(asp_live *l)
                 }
                 uv_poll_stop(&k->server);
                 if (!k->has_timer) {
-                    uv_timer_init(&l->s->loop, &k->timer);
+                    uv_timer_init(asp_sched_loop(l->s), &k->timer);
                     k->timer.data = l;
                     k->has_timer = 1;
                     l->handles++;
@@ -160,7 +160,7 @@ static void accept_all(asp_live *l)
             close(fd);
             return;
         }
-        uv_tcp_init(&l->s->loop, &c->h.tcp);
+        uv_tcp_init(asp_sched_loop(l->s), &c->h.tcp);
         c->h.handle.data = l;
         l->handles++;
         if (uv_tcp_open(&c->h.tcp, fd) != 0) {
@@ -234,7 +234,7 @@ int asp_live_listen(asp_live *l, const char *host, int32_t port, char *err, size
         k->lfd = -1;
         return -1;
     }
-    if (uv_poll_init(&l->s->loop, &k->server, k->lfd) != 0) {
+    if (uv_poll_init(asp_sched_loop(l->s), &k->server, k->lfd) != 0) {
         snprintf(err, errlen, "cannot listen: cannot poll");
         close(k->lfd);
         k->lfd = -1;

@@ -502,7 +502,7 @@ static void retry_later(asp_live *l)
     uint64_t ms = k->backoff_ms;
     k->backoff_ms = k->backoff_ms * 2 > k->backoff_max_ms ? k->backoff_max_ms : k->backoff_ms * 2;
     if (!k->has_timer) {
-        uv_timer_init(&l->s->loop, &k->timer);
+        uv_timer_init(asp_sched_loop(l->s), &k->timer);
         k->has_timer = 1;
         l->handles++;
     }
@@ -898,7 +898,7 @@ static redisAsyncContext *open_ctx(asp_live *l)
         return NULL;
     }
     ac->data = l;
-    if (uvev_attach(ac, &l->s->loop) != 0) {
+    if (uvev_attach(ac, asp_sched_loop(l->s)) != 0) {
         ac->data = NULL;
         redisAsyncFree(ac);
         asp__source_fail(l, "cannot attach to the loop%s%s", "", "");
@@ -958,7 +958,7 @@ static void redis_replay_line(asp_live *l, const char *data, size_t len)
 static void redis_close(asp_live *l)
 {
     rlive *k = l->impl;
-    uv_loop_t *loop = &l->s->loop;
+    uv_loop_t *loop = asp_sched_loop(l->s);
     drop_ctx(&k->ac);
     if (k->xac && k->xconnected && k->pid == getpid()) {
         /* The acknowledgements sent go out and are answered first (2 s at
@@ -1193,7 +1193,7 @@ asp_redis_writer *asp_redis_writer_open(const char *host, int32_t port, int32_t 
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    w->loop = &asp_engine_sched()->loop;
+    w->loop = asp_sched_loop(asp_engine_sched());
     w->max_pending = max_pending > 0 ? max_pending : 1000;
     while (tries++, writer_try(w, host, port) != 0) {
         if (asp_time_wall() - start + (int64_t)wait * 1000000 > budget) {

@@ -53,9 +53,9 @@ void asp__source_end(asp_live *l)
     asp_journal_end(l->number, asp_time_wall(), l->end_status);
     if (l->counted) {
         l->counted = 0;
-        l->s->live_sources--;
+        asp_sched_live_source(l->s, -1);
     }
-    asp__source_notify(l, l->s->now);
+    asp__source_notify(l, asp_sched_now(l->s));
 }
 
 void asp__source_fail(asp_live *l, const char *fmt, const char *a, const char *b)
@@ -65,7 +65,7 @@ void asp__source_fail(asp_live *l, const char *fmt, const char *a, const char *b
     l->failed = 1;
     snprintf(l->err, sizeof l->err, fmt, a, b);
     if (l->fail_item >= 0 && !l->closing)
-        asp_sched_push(l->s, l->fail_item, l->s->now);
+        asp_sched_push(l->s, l->fail_item, asp_sched_now(l->s));
     asp__source_end(l);
 }
 
@@ -237,7 +237,7 @@ int asp_live_arm(asp_live *l, int32_t item, uint32_t order)
         return 1;
     }
     if (l->ended || l->failed) {
-        asp_sched_push_event(l->s, item, l->s->now, order);
+        asp_sched_push_event(l->s, item, asp_sched_now(l->s), order);
         return 1;
     }
     l->armed = 1;
@@ -750,7 +750,7 @@ void asp_live_begin(asp_live *l)
         l->begun = 1;
         if (!l->ended) {
             l->counted = 1;
-            l->s->live_sources++;
+            asp_sched_live_source(l->s, 1);
         }
     }
 }
@@ -771,5 +771,5 @@ void asp_live_close(asp_live *l)
         return;
     }
     /* Let libuv run the close callbacks now, so that nothing outlives the run. */
-    uv_run(&l->s->loop, UV_RUN_NOWAIT);
+    uv_run(asp_sched_loop(l->s), UV_RUN_NOWAIT);
 }

@@ -83,7 +83,7 @@ int asp_live_stdin(asp_live *l, char *err, size_t errlen)
         if (k->file.pos < 0)
             k->file.pos = 0;
         asp_live_begin(l);
-        uv_timer_init(&l->s->loop, &k->timer);
+        uv_timer_init(asp_sched_loop(l->s), &k->timer);
         k->timer.data = l;
         k->has_timer = 1;
         l->handles++;
@@ -95,9 +95,9 @@ int asp_live_stdin(asp_live *l, char *err, size_t errlen)
         return -1;
     }
     if (t == UV_TTY)
-        rc = uv_tty_init(&l->s->loop, &c->h.tty, 0, 1);
+        rc = uv_tty_init(asp_sched_loop(l->s), &c->h.tty, 0, 1);
     else
-        rc = uv_pipe_init(&l->s->loop, &c->h.pipe, 0);
+        rc = uv_pipe_init(asp_sched_loop(l->s), &c->h.pipe, 0);
     if (rc != 0) {
         asp__conn_unlink(l, c);
         free(c);

@@ -204,7 +204,7 @@ static void watch_dir(asp_live *l)
         dir[1] = '\0';
     else
         *slash = '\0';
-    if (uv_fs_event_init(&l->s->loop, &k->dirwatch) == 0) {
+    if (uv_fs_event_init(asp_sched_loop(l->s), &k->dirwatch) == 0) {
         k->dirwatch.data = l;
         k->has_dirwatch = 1;
         l->handles++;
@@ -305,7 +305,7 @@ int asp_live_tail(asp_live *l, const char *path, int64_t offset, char *err, size
     k->file.dev = st.st_dev;
     k->file.pos = offset < 0 ? (int64_t)st.st_size : offset;
     asp_live_begin(l);
-    uv_timer_init(&l->s->loop, &k->timer);
+    uv_timer_init(asp_sched_loop(l->s), &k->timer);
     k->timer.data = l;
     k->has_timer = 1;
     l->handles++;

@@ -34,7 +34,7 @@ static void reconnect_later(asp_live *l)
     uint64_t ms = k->backoff_ms;
     k->backoff_ms = k->backoff_ms * 2 > k->backoff_max_ms ? k->backoff_max_ms : k->backoff_ms * 2;
     if (!k->has_timer) {
-        uv_timer_init(&l->s->loop, &k->timer);
+        uv_timer_init(asp_sched_loop(l->s), &k->timer);
         k->has_timer = 1;
         l->handles++;
     }
@@ -71,7 +71,7 @@ static void connect_now(asp_live *l)
         asp__source_fail(l, "out of memory%s%s", "", "");
         return;
     }
-    uv_tcp_init(&l->s->loop, &c->h.tcp);
+    uv_tcp_init(asp_sched_loop(l->s), &c->h.tcp);
     c->h.handle.data = l;
     l->handles++;
     k->creq.data = l;

@@ -88,7 +88,7 @@ int asp_live_udp(asp_live *l, const char *host, int32_t port, char *err, size_t 
     k = l->impl;
     if (asp__source_resolve(host, port, 1, &k->addr, err, errlen) != 0)
         return -1;
-    uv_udp_init(&l->s->loop, &k->h);
+    uv_udp_init(asp_sched_loop(l->s), &k->h);
     k->h.data = l;
     k->has_udp = 1;
     l->handles++;

@@ -71,7 +71,7 @@ int asp_live_watch(asp_live *l, const char *path, char *err, size_t errlen)
     }
     k->size = -1;
     asp_live_begin(l);
-    uv_timer_init(&l->s->loop, &k->timer);
+    uv_timer_init(asp_sched_loop(l->s), &k->timer);
     k->timer.data = l;
     k->has_timer = 1;
     l->handles++;
