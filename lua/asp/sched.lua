@@ -211,7 +211,11 @@ local function dispatch(me)
   while not stopping do
     local id = C.asp_sched_next(S)
     if id < 0 then return id end
-    handlers[items[2 * id]](items[2 * id + 1], id)
+    -- A stream's event (the replay's item) by the constant key: handlers[kind]
+    -- with a kind the trace does not know is a hash lookup with a loop.
+    local kind = items[2 * id]
+    local run = kind == "stream" and handlers.stream or handlers[kind]
+    run(items[2 * id + 1], id)
     if current ~= me then return DONE end   -- a callback slept: detached
   end
   return STOPPED

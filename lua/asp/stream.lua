@@ -300,7 +300,9 @@ local function deliver(st)
     -- The common path: call, then the next past event. Nothing the callback
     -- can do changes the stream's mode (only its own advance does).
     local t, v = Time(clock.next_ns), st.next_v
-    st.next_v = nil
+    -- false, not nil: the slot stays non-nil, so that queue_next's store
+    -- into it needs no look for a __newindex in stream_mt (a hash lookup).
+    st.next_v = false
     set_context(st)
     st.callback(t, v)
     clock.delivered = clock.delivered + 1
