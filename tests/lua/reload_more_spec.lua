@@ -143,9 +143,15 @@ describe("asp-lua --reload, more", function()
     -- v2's rebuild never ends (it spins on each line it replays):
     -- v3 is saved while it rebuilds.
     s.save(strat("v2", [[
-  if asp.replaying() then while not io.open(arg[1] .. ".never") do end end
+  if asp.replaying() then
+    assert(io.open(arg[1] .. ".spinning", "w")):close()
+    while not io.open(arg[1] .. ".never") do end
+  end
 ]]))
     s.wait_err("strat%.lua changed; rebuilding", 1)
+    -- (v3 is saved once v2 has read its text: a save while a rebuild reads
+    -- the file is the half-written case, not this one.)
+    h.wait_until(function() return io.open(s.port .. ".spinning") ~= nil end, 10, "v2 rebuilding")
     s.save(strat("v3"))
     s.wait_err("strat%.lua changed; rebuilding", 2, "the second save")
     s.wait_err("now running the new code", 1, "the reload")
@@ -157,6 +163,30 @@ describe("asp-lua --reload, more", function()
     assert.falsy(e:find("failed", 1, true), e)
     assert.falsy(o:find("v2", 1, true), o)
     assert.truthy(e:find("reloads: 1", 1, true), e)
+    s.remove()
+  end)
+
+  it("the old instance commits its writers at the handover: an appended file has every row once, in order", function()
+    -- flush = 3600: v1's rows stay in its buffer until it commits them.
+    local W = [[
+  w:write{ k = k, v = VERSION }
+]]
+    local top = [[
+local w = asp.writer(arg[1] .. ".csv", { columns = { "k", "v" }, append = true, flush = 3600 })
+]]
+    local s = session(strat("v1", W:gsub("VERSION", "1"), top))
+    for k = 1, 3 do s.send(k) end
+    s.wait_out("v1 3 3\n")
+    s.save(strat("v2", W:gsub("VERSION", "2"), top))
+    s.wait_err("now running the new code", 1, "the first reload")
+    for k = 4, 5 do s.send(k) end
+    s.wait_out("v2 5 5\n")
+    s.save(strat("v3", W:gsub("VERSION", "3"), top))
+    s.wait_err("now running the new code", 2, "the second reload")
+    s.send(6)
+    s.wait_out("v3 6 6\n")
+    assert.equal(0, s.finish(), s.e())
+    assert.equal("k,v\n1,1\n2,1\n3,1\n4,2\n5,2\n6,3\n", h.slurp(s.port .. ".csv"))
     s.remove()
   end)
 end)
