@@ -30,6 +30,7 @@
 #include "journal.h"
 #include "signals.h"
 #include "time.h"
+#include "writer.h"
 
 extern char **environ;
 
@@ -105,6 +106,46 @@ int asp_reload_kept_fd(void)
 int asp_reload_phantom(asp_live *l)
 {
     return asp__source_phantom(l);
+}
+
+/* -- Writers committed at the handover ------------------------------------ */
+
+static void **writers;
+static int nwriters, capwriters;
+
+void asp_reload_writer(void *w, int on)
+{
+    for (int i = 0; i < nwriters; i++) {
+        if (writers[i] == w) {
+            if (!on)
+                writers[i] = writers[--nwriters];
+            return;
+        }
+    }
+    if (!on)
+        return;
+    if (nwriters == capwriters) {
+        int cap = capwriters ? 2 * capwriters : 16;
+        void **n = realloc(writers, (size_t)cap * sizeof *n);
+        if (!n)
+            return;
+        writers = n;
+        capwriters = cap;
+    }
+    writers[nwriters++] = w;
+}
+
+/* The instance stops at P: its writers' rows go to their files (appended
+ * rows flushed, a replay's file committed under its name) before the next
+ * instance appends to them. */
+static void commit_writers(void)
+{
+    for (int i = 0; i < nwriters; i++) {
+        asp_writer *w = writers[i];
+        if (asp_writer_commit(w) != 0)
+            fprintf(stderr, "asp.writer: %s (at the reload's handover)\n", asp_writer_error(w));
+    }
+    nwriters = 0;
 }
 
 /* 1,234,567 */
@@ -448,6 +489,7 @@ static int coord_hook(asp_sched *s, int idle)
     }
     if (!idle && asp__source_all_drained() && R.building) {
         R.handed = 1;
+        commit_writers();
         fflush(NULL);
         promote(R.P);
         forward_forever(s);
@@ -593,6 +635,7 @@ static int child_hook(asp_sched *s, int idle)
         if (R.stopping && asp__source_all_drained()) {
             char msg[64];
             snprintf(msg, sizeof msg, "stopped %lld\n", (long long)R.t0);
+            commit_writers();
             fflush(NULL);
             if (write(FD_CTL, msg, strlen(msg)) < 0)
                 _exit(1);

@@ -37,6 +37,9 @@ void asp_reload_watch(const char *path);
 /* The descriptor holding asp.keep's values (a memfd shared by the
  * session's instances), or -1 without --reload. */
 int asp_reload_kept_fd(void);
+/* An asp.writer of this instance (on 1) or one closed (on 0): the
+ * instance commits them when it stops at the handover. */
+void asp_reload_writer(void *w, int on);
 /* A live source of a follower: fed by the journal, never opened. */
 int asp_reload_phantom(asp_live *l);
 /* ffi: end */

@@ -30,8 +30,11 @@ local function c_error(cw)
   return ffi_string(C.asp_writer_error(cw))
 end
 
+local reload_role = C.asp_reload_role()
+
 local function forget(self)
   if open_by_key[self.key] == self then open_by_key[self.key] = nil end
+  if reload_role ~= 0 and self.cw ~= nil then C.asp_reload_writer(self.cw, 0) end
   self.cw = nil
 end
 
@@ -122,11 +125,20 @@ function M.writer(path, opts)
       io.stderr:write(("asp.writer: '%s' was never closed: '%s' not written; its rows are in '%s'\n")
         :format(path, path, ffi_string(temp)))
     end
+    if reload_role ~= 0 then C.asp_reload_writer(c, 0) end
     C.asp_writer_free(c)
   end)
   open_by_key[key] = self
   M.all[#M.all + 1] = self
-  if C.asp_writer_header(cw) ~= 0 then fail(self) end
+  -- --reload: the instance commits its writers when it stops at the
+  -- handover. An appended file's header is decided at the first row a
+  -- rebuild really writes (after the handover: the old rows are there).
+  if reload_role ~= 0 then C.asp_reload_writer(cw, 1) end
+  if append and C.asp_reload_replaying() ~= 0 then
+    self.header_due = true
+  elseif C.asp_writer_header(cw) ~= 0 then
+    fail(self)
+  end
   if not append and sched.is_running() then
     -- A replay that goes live: what was written so far is committed under
     -- the final name, and the file is appended to from then on, flushed
@@ -160,6 +172,10 @@ function Writer:write(row)
   end
   if type(row) ~= "table" then
     error("asp.writer: bad argument to write (a table expected, got " .. type(row) .. ")", 2)
+  end
+  if self.header_due then
+    self.header_due = nil
+    if C.asp_writer_header(cw) ~= 0 then fail(self) end
   end
   local cols, n = self.columns, self.ncol
   local positional = row[1] ~= nil
