@@ -559,6 +559,22 @@ static void sync_dir(const char *path)
     }
 }
 
+int asp_writer_reopen(asp_writer *w)
+{
+    int fd;
+    if (!w->append || w->failed)
+        return w->failed ? -1 : 0;
+    if (w->fd >= 0 && asp_writer_flush(w, 1) != 0)
+        return -1;
+    fd = open(w->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return fail(w, "reopen for appending", errno);
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = fd;
+    return 0;
+}
+
 int asp_writer_go_live(asp_writer *w)
 {
     int fd;

@@ -33,6 +33,9 @@ int asp_writer_commit(asp_writer *w);
 /* The run went live: the rows so far are committed under the final name
  * (as at close), and the file is appended to from now on (append mode). */
 int asp_writer_go_live(asp_writer *w);
+/* An append writer opens its path again (a --reload rebuild, at its first
+ * row after the handover: the old code may have renamed a file there since). */
+int asp_writer_reopen(asp_writer *w);
 void asp_writer_abort(asp_writer *w, int32_t keep);
 const char *asp_writer_error(const asp_writer *w);
 const char *asp_writer_temp(const asp_writer *w);

@@ -96,7 +96,10 @@ function M.writer(path, opts)
   local cols = {}
   for i = 1, #opts.columns do cols[i] = opts.columns[i] end
   local append = opts.append
-  if append == nil then append = sched.is_live() end
+  -- A --reload rebuild takes over the old code's files: it appends to them
+  -- (its catch-up writes nothing; after the handover its rows follow the
+  -- old code's), never replaces them with a file of its own.
+  if append == nil then append = sched.is_live() or C.asp_reload_replaying() ~= 0 end
   local err = ffi.new("char[512]")
   local cw = C.asp_writer_open(path, FORMATS[fmt], append and 1 or 0, err, 512)
   if cw == nil then error("asp.writer: " .. ffi_string(err), 2) end
@@ -174,8 +177,10 @@ function Writer:write(row)
     error("asp.writer: bad argument to write (a table expected, got " .. type(row) .. ")", 2)
   end
   if self.header_due then
+    -- The first row after a --reload handover: the old code committed its
+    -- file at the handover (a rename, maybe), so the path is opened again.
     self.header_due = nil
-    if C.asp_writer_header(cw) ~= 0 then fail(self) end
+    if C.asp_writer_reopen(cw) ~= 0 or C.asp_writer_header(cw) ~= 0 then fail(self) end
   end
   local cols, n = self.columns, self.ncol
   local positional = row[1] ~= nil

@@ -189,4 +189,23 @@ local w = asp.writer(arg[1] .. ".csv", { columns = { "k", "v" }, append = true, 
     assert.equal("k,v\n1,1\n2,1\n3,1\n4,2\n5,2\n6,3\n", h.slurp(s.port .. ".csv"))
     s.remove()
   end)
+
+  it("a writer without the append option: a rebuild appends to the old code's file, never replaces it", function()
+    local W = [[
+  w:write{ k = k, v = VERSION }
+]]
+    local top = [[
+local w = asp.writer(arg[1] .. ".csv", { columns = { "k", "v" } })
+]]
+    local s = session(strat("v1", W:gsub("VERSION", "1"), top))
+    for k = 1, 3 do s.send(k) end
+    s.wait_out("v1 3 3\n")
+    s.save(strat("v2", W:gsub("VERSION", "2"), top))
+    s.wait_err("now running the new code", 1, "the reload")
+    for k = 4, 5 do s.send(k) end
+    s.wait_out("v2 5 5\n")
+    assert.equal(0, s.finish(), s.e())
+    assert.equal("k,v\n1,1\n2,1\n3,1\n4,2\n5,2\n", h.slurp(s.port .. ".csv"))
+    s.remove()
+  end)
 end)
