@@ -472,9 +472,7 @@ typedef struct rlive {
     int32_t count;
     int64_t claim_idle_ms;
     int64_t last_claim;      /* wall ns of the last XAUTOCLAIM round's start */
-    uv_timer_t timer;
-    int has_timer;
-    uint64_t backoff_ms, backoff_min_ms, backoff_max_ms;
+    asp_retry retry;         /* the wait before reconnecting */
     int reconnect;
     int64_t first_try, retry_ns;
     int tries;
@@ -489,25 +487,10 @@ typedef struct rlive {
 static void connect_now(asp_live *l);
 static void issue_read(asp_live *l);
 
-static void on_retry_timer(uv_timer_t *t)
-{
-    asp_live *l = t->data;
-    if (!l->closing)
-        connect_now(l);
-}
-
 static void retry_later(asp_live *l)
 {
     rlive *k = l->impl;
-    uint64_t ms = k->backoff_ms;
-    k->backoff_ms = k->backoff_ms * 2 > k->backoff_max_ms ? k->backoff_max_ms : k->backoff_ms * 2;
-    if (!k->has_timer) {
-        uv_timer_init(asp_sched_loop(l->s), &k->timer);
-        k->has_timer = 1;
-        l->handles++;
-    }
-    k->timer.data = l;
-    uv_timer_start(&k->timer, on_retry_timer, ms, 0);
+    asp__retry_later(&k->retry);
 }
 
 /* Lets a context go (its callbacks see data NULL and do nothing). */
@@ -535,12 +518,12 @@ static void lost(asp_live *l, const redisAsyncContext *ac, const char *why)
     drop_ctx(&k->xac);
     k->connected = k->xconnected = 0;
     k->inflight = 0;
-    if (k->has_timer && uv_is_active((uv_handle_t *)&k->timer))
+    if (asp__retry_waiting(&k->retry))
         return; /* already waiting to reconnect */
     if (l->closing || l->ended)
         return;
     if (!k->ever_connected) {
-        if (asp_time_wall() - k->first_try + (int64_t)k->backoff_ms * 1000000 > k->retry_ns) {
+        if (asp_time_wall() - k->first_try + (int64_t)k->retry.ms * 1000000 > k->retry_ns) {
             char tries[64];
             snprintf(msg, sizeof msg, "%s:%d", k->host, k->port);
             snprintf(tries, sizeof tries, " (%d tries)", k->tries);
@@ -851,7 +834,7 @@ static void on_connect(const redisAsyncContext *cac, int status)
     }
     k->connected = 1;
     k->ever_connected = 1;
-    k->backoff_ms = k->backoff_min_ms;
+    asp__retry_reset(&k->retry);
     if (k->group && k->phase == READ_NEW) {
         /* After a reconnection: what the group gave this consumer in a reply
          * that was lost (after the last id queued), then new entries. */
@@ -932,7 +915,7 @@ static void redis_resume(asp_live *l)
     rlive *k = l->impl;
     check_fork(l);
     k->paused = 0;
-    if (!k->ac && !(k->has_timer && uv_is_active((uv_handle_t *)&k->timer)))
+    if (!k->ac && !asp__retry_waiting(&k->retry))
         connect_now(l);
     else
         issue_read(l);
@@ -977,8 +960,7 @@ static void redis_close(asp_live *l)
     /* The contexts' poll handles close now, not after the run; the timer
      * last (its close may free l: the core runs the loop for it). */
     uv_run(loop, UV_RUN_NOWAIT);
-    if (k->has_timer)
-        asp__source_close_handle(l, (uv_handle_t *)&k->timer);
+    asp__retry_close(&k->retry);
 }
 
 static void redis_free(asp_live *l)
@@ -1041,8 +1023,8 @@ int asp_live_redis(asp_live *l, const char *host, int32_t port, int32_t db, cons
     k->count = count > 0 ? count : 100;
     k->claim_idle_ms = claim_idle_ms;
     k->reconnect = reconnect_ms > 0;
-    k->backoff_min_ms = k->backoff_ms = reconnect_ms > 0 ? (uint64_t)reconnect_ms : 100;
-    k->backoff_max_ms = reconnect_max_ms > reconnect_ms ? (uint64_t)reconnect_max_ms : k->backoff_ms;
+    asp__retry_init(&k->retry, l, reconnect_ms > 0 ? (uint64_t)reconnect_ms : 100,
+                    reconnect_max_ms > 0 ? (uint64_t)reconnect_max_ms : 0, connect_now);
     k->first_try = asp_time_wall();
     k->retry_ns = (int64_t)(retry_ms > 0 ? retry_ms : 0) * 1000000;
     k->pid = getpid();

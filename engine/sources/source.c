@@ -323,6 +323,51 @@ void asp__source_close_handle(asp_live *l, uv_handle_t *h)
         uv_close(h, on_handle_closed);
 }
 
+/* -- Reconnecting ------------------------------------------------------------ */
+
+void asp__retry_init(asp_retry *r, asp_live *l, uint64_t min_ms, uint64_t max_ms, void (*again)(asp_live *l))
+{
+    r->l = l;
+    r->again = again;
+    r->ms = r->min_ms = min_ms;
+    r->max_ms = max_ms > min_ms ? max_ms : min_ms;
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    asp_retry *r = (asp_retry *)t;
+    if (!r->l->closing)
+        r->again(r->l);
+}
+
+void asp__retry_later(asp_retry *r)
+{
+    uint64_t ms = r->ms;
+    r->ms = r->ms * 2 > r->max_ms ? r->max_ms : r->ms * 2;
+    if (!r->has_timer) {
+        uv_timer_init(asp_sched_loop(r->l->s), &r->timer);
+        r->has_timer = 1;
+        r->l->handles++;
+    }
+    uv_timer_start(&r->timer, on_retry, ms, 0);
+}
+
+void asp__retry_reset(asp_retry *r)
+{
+    r->ms = r->min_ms;
+}
+
+int asp__retry_waiting(const asp_retry *r)
+{
+    return r->has_timer && uv_is_active((const uv_handle_t *)&r->timer);
+}
+
+void asp__retry_close(asp_retry *r)
+{
+    if (r->has_timer)
+        asp__source_close_handle(r->l, (uv_handle_t *)&r->timer);
+}
+
 void asp__conn_unlink(asp_live *l, asp_conn *c)
 {
     for (asp_conn **pp = &l->conns; *pp; pp = &(*pp)->next) {

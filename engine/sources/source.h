@@ -188,6 +188,21 @@ void asp__source_describe(const asp_conn *c, char *out, size_t outlen);
 void asp__source_pause(asp_live *l);
 /* Closes a handle of the kind (h->data becomes l); the core counts it. */
 void asp__source_close_handle(asp_live *l, uv_handle_t *h);
+/* Reconnecting with a doubling backoff (tcp, redis): retry_later runs again(l)
+ * after the current wait, which doubles up to max_ms; retry_reset after a
+ * success goes back to min_ms; retry_close with the kind's close. */
+typedef struct asp_retry {
+    uv_timer_t timer;    /* first: the timer callback finds the struct from it */
+    asp_live *l;
+    void (*again)(asp_live *l);
+    int has_timer;
+    uint64_t ms, min_ms, max_ms;
+} asp_retry;
+void asp__retry_init(asp_retry *r, asp_live *l, uint64_t min_ms, uint64_t max_ms, void (*again)(asp_live *l));
+void asp__retry_later(asp_retry *r);
+void asp__retry_reset(asp_retry *r);
+int asp__retry_waiting(const asp_retry *r);
+void asp__retry_close(asp_retry *r);
 /* Resolves host:port; 0, or -1 with err. */
 int asp__source_resolve(const char *host, int port, int passive, struct sockaddr_storage *out,
                         char *err, size_t errlen);

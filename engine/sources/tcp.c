@@ -13,33 +13,16 @@
 typedef struct tcp {
     struct sockaddr_storage addr;
     uv_connect_t creq;
-    uv_timer_t timer;    /* the wait before reconnecting */
-    int has_timer;
+    asp_retry retry;     /* the wait before reconnecting */
     int reconnect;
-    uint64_t backoff_ms, backoff_min_ms, backoff_max_ms;
 } tcp;
 
 static void connect_now(asp_live *l);
 
-static void on_reconnect_timer(uv_timer_t *t)
-{
-    asp_live *l = t->data;
-    if (!l->closing)
-        connect_now(l);
-}
-
 static void reconnect_later(asp_live *l)
 {
     tcp *k = l->impl;
-    uint64_t ms = k->backoff_ms;
-    k->backoff_ms = k->backoff_ms * 2 > k->backoff_max_ms ? k->backoff_max_ms : k->backoff_ms * 2;
-    if (!k->has_timer) {
-        uv_timer_init(asp_sched_loop(l->s), &k->timer);
-        k->has_timer = 1;
-        l->handles++;
-    }
-    k->timer.data = l;
-    uv_timer_start(&k->timer, on_reconnect_timer, ms, 0);
+    asp__retry_later(&k->retry);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -48,7 +31,7 @@ static void on_connect(uv_connect_t *req, int status)
     tcp *k = l->impl;
     asp_conn *c = (asp_conn *)req->handle;
     if (status == 0) {
-        k->backoff_ms = k->backoff_min_ms;
+        asp__retry_reset(&k->retry);
         asp__conn_start(l, c);
         return;
     }
@@ -100,8 +83,7 @@ static int tcp_conn_ended(asp_live *l, asp_conn *c)
 static void tcp_close(asp_live *l)
 {
     tcp *k = l->impl;
-    if (k->has_timer)
-        asp__source_close_handle(l, (uv_handle_t *)&k->timer);
+    asp__retry_close(&k->retry);
 }
 
 static const asp_source_kind tcp_kind = {
@@ -121,8 +103,8 @@ int asp_live_tcp(asp_live *l, const char *host, int32_t port, int32_t reconnect_
     if (asp__source_resolve(host, port, 0, &k->addr, err, errlen) != 0)
         return -1;
     k->reconnect = reconnect_ms > 0;
-    k->backoff_min_ms = k->backoff_ms = reconnect_ms > 0 ? (uint64_t)reconnect_ms : 0;
-    k->backoff_max_ms = reconnect_max_ms > reconnect_ms ? (uint64_t)reconnect_max_ms : k->backoff_ms;
+    asp__retry_init(&k->retry, l, reconnect_ms > 0 ? (uint64_t)reconnect_ms : 0,
+                    reconnect_max_ms > 0 ? (uint64_t)reconnect_max_ms : 0, connect_now);
     asp_live_begin(l);
     connect_now(l);
     return 0;
