@@ -6,6 +6,7 @@
 -- status fields, whose tostring is the line the REPL prints.
 local ffi = require("ffi")
 local sched = require("asp.sched")
+local serial = require("asp.serial")
 local item_kinds = require("asp.items")
 local stream = require("asp.stream")
 local time = require("asp.time")
@@ -634,48 +635,10 @@ end
 
 -- -- Keeping values across .back ----------------------------------------------
 
--- A value as Lua source that gives it back: numbers, strings, booleans and
--- plain tables of them (no metatable, no cycle). Raises naming the part that
--- cannot be kept.
-local function serialise(v, path, seen, out)
-  local tv = type(v)
-  if tv == "number" then
-    if v ~= v then out[#out + 1] = "0/0"
-    elseif v == math.huge then out[#out + 1] = "math.huge"
-    elseif v == -math.huge then out[#out + 1] = "-math.huge"
-    else out[#out + 1] = ("%.17g"):format(v) end
-  elseif tv == "string" then
-    out[#out + 1] = ("%q"):format(v)
-  elseif tv == "boolean" then
-    out[#out + 1] = tostring(v)
-  elseif tv == "table" and getmetatable(v) == nil then
-    if seen[v] then error(path .. " refers to itself (a cycle)", 0) end
-    seen[v] = true
-    out[#out + 1] = "{"
-    for k, x in pairs(v) do
-      local tk = type(k)
-      if tk ~= "number" and tk ~= "string" and tk ~= "boolean" then
-        error(path .. " has a key of type " .. tk, 0)
-      end
-      out[#out + 1] = "["
-      serialise(k, path, seen, out)
-      out[#out + 1] = "]="
-      serialise(x, path .. "[" .. D.format(k, 1) .. "]", seen, out)
-      out[#out + 1] = ","
-    end
-    out[#out + 1] = "}"
-    seen[v] = nil
-  else
-    error(path .. " is " .. (tv == "table" and "a table with a metatable" or ("a " .. tv)), 0)
-  end
-  return out
-end
-
-local function deserialise(text)
-  local fn = assert(loadstring("return " .. text, "=kept"))
-  setfenv(fn, { math = { huge = math.huge } })
-  return fn()
-end
+-- Kept values travel as text (lua/asp/serial.lua): numbers, strings,
+-- booleans and plain tables of them (no Times here: docs/repl.md).
+local function serialise(v, name) return serial.encode(v, name, false) end
+local deserialise = serial.decode
 
 local KEPT_MAX = 1024 * 1024   -- bytes of kept values (shared memory of the session)
 local kept_text = {}           -- name -> serialised value, kept in this process
@@ -699,7 +662,7 @@ function restore_kept()
   kept_text = {}
   local kept = {}
   for name, v in pairs(t) do
-    kept_text[name] = table.concat(serialise(v, name, {}, {}))
+    kept_text[name] = serialise(v, name)
     kept[name] = v
   end
   rawset(_G, "kept", kept)
@@ -722,12 +685,12 @@ function D.keep(name, ...)
   local v
   if select("#", ...) > 0 then v = ... else v = rawget(_G, name) end
   if v == nil then error("asp.debug.keep: " .. name .. " is nil: nothing to keep", 2) end
-  local ok, out = pcall(serialise, v, name, {}, {})
+  local ok, out = pcall(serialise, v, name)
   if not ok then
     error("asp.debug.keep: cannot keep " .. name .. ": " .. tostring(out)
       .. " (numbers, strings, booleans and plain tables of them can be kept)", 2)
   end
-  local text = table.concat(out)
+  local text = out
   local old = kept_text[name]
   kept_text[name] = text
   local chunk = kept_chunk()

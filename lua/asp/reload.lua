@@ -3,10 +3,9 @@
 -- modules of the script's folder added to the watched files.
 local cffi = require("asp.cffi")
 local sched = require("asp.sched")
-local time = require("asp.time")
+local serial = require("asp.serial")
 
 local C = cffi.C
-local Time = time.ct
 local M = {}
 
 local role = C.asp_reload_role()
@@ -56,49 +55,10 @@ end
 
 -- -- asp.keep / asp.kept -------------------------------------------------------------
 
-local function serialise(v, where, seen, out)
-  local tv = type(v)
-  if tv == "number" then
-    if v ~= v then out[#out + 1] = "0/0"
-    elseif v == math.huge then out[#out + 1] = "1/0"
-    elseif v == -math.huge then out[#out + 1] = "-1/0"
-    else out[#out + 1] = ("%.17g"):format(v) end
-  elseif tv == "string" then
-    out[#out + 1] = ("%q"):format(v)
-  elseif tv == "boolean" then
-    out[#out + 1] = tostring(v)
-  elseif time.is_time(v) then
-    out[#out + 1] = "T(" .. tostring(v.ns_):gsub("[UL]+$", "") .. "LL)"
-  elseif tv == "table" then
-    if getmetatable(v) ~= nil then error(where .. " is a table with a metatable", 0) end
-    if seen[v] then error(where .. " is a cycle", 0) end
-    seen[v] = true
-    out[#out + 1] = "{"
-    for k, x in pairs(v) do
-      local tk = type(k)
-      if tk ~= "number" and tk ~= "string" and tk ~= "boolean" then
-        error(where .. " has a " .. tk .. " key", 0)
-      end
-      out[#out + 1] = "["
-      serialise(k, where, seen, out)
-      out[#out + 1] = "]="
-      serialise(x, ("%s[%q]"):format(where, tostring(k)), seen, out)
-      out[#out + 1] = ","
-    end
-    out[#out + 1] = "}"
-    seen[v] = nil
-  else
-    error(where .. " is a " .. tv, 0)
-  end
-end
-
 local kept_here = {}   -- name -> serialised value (this process's view)
 
 local function load_kept(text)
-  local f = loadstring("return " .. text, "=kept")
-  if not f then return {} end
-  setfenv(f, { T = function(ns) return Time(ns) end })
-  local ok, t = pcall(f)
+  local ok, t = pcall(serial.decode, text)
   return ok and type(t) == "table" and t or {}
 end
 
@@ -120,20 +80,15 @@ function M.keep(name, value)
   if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
     error("asp.keep: bad argument #1 (a name expected, got " .. tostring(name) .. ")", 2)
   end
-  local out = {}
-  local ok, err = pcall(serialise, value, name, {}, out)
-  if not ok then error("asp.keep: cannot keep " .. err, 2) end
+  local ok, text = pcall(serial.encode, value, name, true)
+  if not ok then error("asp.keep: cannot keep " .. text, 2) end
   if C.asp_reload_replaying() ~= 0 then return end
-  kept_here[name] = table.concat(out)
+  kept_here[name] = text
   if C.asp_reload_kept_fd() >= 0 then
     local all = {}
     local current = read_all() or {}
     for k in pairs(current) do
-      if kept_here[k] == nil then
-        local o = {}
-        serialise(current[k], k, {}, o)
-        kept_here[k] = table.concat(o)
-      end
+      if kept_here[k] == nil then kept_here[k] = serial.encode(current[k], k, true) end
     end
     for k, v in pairs(kept_here) do all[#all + 1] = ("[%q]=%s,"):format(k, v) end
     local f = io.open(kept_file(), "wb")

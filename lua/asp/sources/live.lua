@@ -71,6 +71,19 @@ end
 
 -- One JSON document as a Lua value, or nil and the parser's message
 -- (asp.redis decodes a field of each entry with it).
+-- A time field's value (an ISO or epoch string, or a number of epoch
+-- seconds) into out[0] as ns, read with the source's time_format unit;
+-- false when it is none.
+function M.field_ns(x, unit, out)
+  if type(x) == "string" then
+    return C.asp_parse_time(x, #x, unit, out) ~= 0
+  elseif type(x) == "number" then
+    local s = tostring(x)
+    return C.asp_parse_time(s, #s, unit < 0 and 1000000000 or unit, out) ~= 0
+  end
+  return false
+end
+
 function M.json_value(data, len)
   if json_state == nil then json_state = ffi.gc(C.asp_json_new(), C.asp_json_free) end
   if C.asp_json_decode(json_state, data, len) < 0 then
@@ -101,14 +114,7 @@ local function decode(self, data, len, arrival)
     local tf = self.time
     if tf then
       local x = type(v) == "table" and v[tf] or nil
-      local ok
-      if type(x) == "string" then
-        ok = C.asp_parse_time(x, #x, self.unit, self.ns_out) ~= 0
-      elseif type(x) == "number" then
-        local s = tostring(x)
-        ok = C.asp_parse_time(s, #s, self.unit < 0 and 1000000000 or self.unit, self.ns_out) ~= 0
-      end
-      if not ok then
+      if not M.field_ns(x, self.unit, self.ns_out) then
         return self:reject(("line %d: field '%s' is not a time: %s"):format(self.lineno, tf, show(data, len)))
       end
       t = Time(self.ns_out[0])

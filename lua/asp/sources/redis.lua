@@ -194,14 +194,7 @@ local function show(s)
 end
 
 local function field_time(self, id, x)
-  local ok
-  if type(x) == "string" then
-    ok = C.asp_parse_time(x, #x, self.unit, self.ns_out) ~= 0
-  elseif type(x) == "number" then
-    local s = tostring(x)
-    ok = C.asp_parse_time(s, #s, self.unit < 0 and 1000000000 or self.unit, self.ns_out) ~= 0
-  end
-  if not ok then
+  if not live.field_ns(x, self.unit, self.ns_out) then
     if x == nil then return self:reject(id, "no field '" .. self.time .. "' (the time)") end
     return self:reject(id, "field '" .. self.time .. "' is not a time: " .. show(tostring(x)))
   end
