@@ -217,8 +217,26 @@ function Source:_open()
   else
     C.asp_live_begin(self.l)
   end
+  M.arm_failure(self)
+end
+
+-- The item that fails a source's stream (queued by C when the source fails),
+-- and its end with the source's core handle: for every kind (redis too).
+function M.arm_failure(self)
   self.fail_id = sched.new_item(FAIL, self)
   C.asp_live_set_fail_item(self.l, self.fail_id)
+end
+
+function M.close_core(self)
+  if self.l ~= nil then
+    C.asp_live_set_fail_item(self.l, -1)
+    C.asp_live_close(self.l)
+    self.l = nil
+  end
+  if self.fail_id then
+    sched.free_item(self.fail_id)
+    self.fail_id = nil
+  end
 end
 
 -- A CSV or JSON line cut by a peer's close is dropped (warned, counted),
@@ -255,14 +273,8 @@ function Source:_close()
   if self.l ~= nil then
     self:counts() -- kept for asp.stats() after the run
     ffi.gc(self.l, nil)
-    C.asp_live_set_fail_item(self.l, -1)
-    C.asp_live_close(self.l)
-    self.l = nil
   end
-  if self.fail_id then
-    sched.free_item(self.fail_id)
-    self.fail_id = nil
-  end
+  M.close_core(self)
 end
 
 -- The port a listen or udp source is bound to (the one the system chose

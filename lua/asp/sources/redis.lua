@@ -353,8 +353,7 @@ local function open_live(self)
     self.l = nil
     error(self.name .. ": " .. ffi_string(err_buf), 0)
   end
-  self.fail_id = sched.new_item("live_fail", self)
-  C.asp_live_set_fail_item(l, self.fail_id)
+  live.arm_failure(self)
 end
 
 -- The entry whose callback returned is acknowledged (groups).
@@ -399,14 +398,8 @@ function R:_close()
     -- The last entry's callback returned unless the run failed.
     if not sched.run_failed then ack(self) end
     self.ack_id = nil
-    C.asp_live_set_fail_item(self.l, -1)
-    C.asp_live_close(self.l)
-    self.l = nil
   end
-  if self.fail_id then
-    sched.free_item(self.fail_id)
-    self.fail_id = nil
-  end
+  live.close_core(self)
   drop_conn(self)
 end
 
