@@ -307,14 +307,12 @@ static int read_chunk(asp_csvfile *f)
 static int check_truncated(asp_csvfile *f)
 {
     struct stat st;
-    size_t part;
     if (f->fmt != FMT_PLAIN || fstat(f->fd, &st) != 0 || (int64_t)st.st_size >= f->off)
         return 0;
-    part = asp_csv_partial(f->parser) ? 1 : 0;
     fprintf(stderr, "asp.csv: %s: warning: the file was truncated (%lld bytes, %lld read): "
                     "reading it again from its start%s\n",
             f->path, (long long)st.st_size, (long long)f->off,
-            part ? "; its unfinished last row is dropped" : "");
+            asp_csv_partial(f->parser) ? "; its unfinished last row is dropped" : "");
     asp_csv_reset(f->parser); /* Lua holds its record: the parser stays */
     f->off = 0;
     f->have = f->used = 0;
@@ -401,10 +399,7 @@ int asp_csvfile_next(asp_csvfile *f, int follow)
             return ASP_CSV_ERROR;
         if (n == 0) {
             if (f->eof && follow) {
-                int t = check_truncated(f);
-                if (t < 0)
-                    return ASP_CSV_ERROR;
-                if (t == 0)
+                if (!check_truncated(f))
                     return ASP_CSV_MORE; /* nothing new yet: the record so far stays in the parser */
                 continue;
             }
