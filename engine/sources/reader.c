@@ -43,6 +43,7 @@ struct asp_csvfile {
     int fmt;
     int64_t off;        /* the next byte of the file to read */
     asp_csv *parser;
+    asp_csv_plan *plan; /* converts each record when set */
     char *chunk;
     size_t have, used;  /* chunk[used..have) is not parsed yet */
     int64_t size;       /* the file's size when opened (compressed size for .gz) */
@@ -93,6 +94,11 @@ double asp_csvfile_progress(void)
 void asp_csvfile_set_follow(asp_csvfile *f, int follow)
 {
     f->follow = follow;
+}
+
+void asp_csvfile_set_plan(asp_csvfile *f, asp_csv_plan *plan)
+{
+    f->plan = plan;
 }
 
 void asp_csvfile_set_header(asp_csvfile *f, int header)
@@ -379,9 +385,11 @@ int asp_csvfile_next(asp_csvfile *f, int follow)
             int rc = asp_csv_feed(f->parser, f->chunk + f->used, f->have - f->used, &used);
             f->used += used;
             if (rc == ASP_CSV_RECORD) {
-                if (!f->follow || on_record(f))
-                    return rc;
-                continue;
+                if (f->follow && !on_record(f))
+                    continue;
+                if (f->plan && asp_csv_plan_convert(f->plan, asp_csv_record(f->parser)))
+                    return ASP_CSV_CONVERTED;
+                return rc;
             }
             if (rc == ASP_CSV_ERROR) {
                 snprintf(f->err, sizeof f->err, "%s", asp_csv_error(f->parser));

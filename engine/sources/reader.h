@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "sources/csv.h"
+#include "sources/csv_plan.h"
 
 /* ffi: begin */
 /* -- CSV files (engine/sources/reader.c) -- */
@@ -16,7 +17,13 @@ typedef struct asp_csvfile asp_csvfile;
 
 asp_csvfile *asp_csvfile_open(const char *path, char delim, char *err, size_t errlen);
 void asp_csvfile_close(asp_csvfile *f);
+/* ASP_CSV_RECORD, or ASP_CSV_CONVERTED when a plan is set and converted
+ * the record; ASP_CSV_MORE at the end (follow: nothing new yet);
+ * ASP_CSV_ERROR. */
 int asp_csvfile_next(asp_csvfile *f, int follow);
+/* The plan that converts the records from now on (NULL: none); the caller
+ * keeps it alive while set. */
+void asp_csvfile_set_plan(asp_csvfile *f, asp_csv_plan *plan);
 const asp_csv_row *asp_csvfile_record(const asp_csvfile *f);
 const char *asp_csvfile_error(const asp_csvfile *f);
 int64_t asp_csvfile_size(const asp_csvfile *f);

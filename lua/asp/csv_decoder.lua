@@ -194,7 +194,8 @@ function Decoder:build(names, nfields)
   end
   self.plan = plan
   self.nplan = #plan
-  self.fill = self:compile()
+  self.fill = self:compile(false)
+  if spec.c_plan and self.tindex then self:make_c_plan() end
 end
 
 -- Compiles the plan into a function with one straight block per column: no
@@ -249,6 +250,31 @@ local FIELD = {
   end
 ]],
 }
+
+-- The same columns read from a row that a C plan (engine/sources/csv_plan.c)
+-- converted in the parser's call: kind 1 a number, 2 a string (by its id in
+-- the column's table S<k>, or made from the field when it has none yet), 0
+-- an empty field (nil). Integer and time columns keep the blocks above.
+local FAST = {
+  auto = [[
+  kd = vals[%d].kind
+  if kd == 1 then %s = vals[%d].num
+  elseif kd == 2 then %s = S%d[vals[%d].sid] or text(S%d, vals[%d].sid, data, start[%d], stop[%d]) end
+]],
+  number = [[
+  if vals[%d].kind == 1 then %s = vals[%d].num end
+]],
+  string = [[
+  %s = S%d[vals[%d].sid] or text(S%d, vals[%d].sid, data, start[%d], stop[%d])
+]],
+}
+
+-- A string a plan gave id sid (0: none), kept in S for the rows after.
+local function text(S, sid, data, s, e)
+  local x = ffi_string(data + s, e - s)
+  if sid > 0 then S[sid] = x end
+  return x
+end
 
 -- Clears a reused array after its first nil.
 local function cut_array(v, n)
@@ -313,16 +339,26 @@ local function fill_loop(self, row)
   return v
 end
 
-function Decoder:compile()
+-- fast: the function reads the values of a C plan (fill_fast(self, row,
+-- vals)) where it can, instead of converting the fields.
+function Decoder:compile(fast)
   if self.nplan > MAX_COMPILED then return fill_loop end
   local src = { [[
-local C, ffi_string, new_tab, Time, num_out, int_out, ns_out, unit, tonumber, cut_array, bor, show_field = ...
+local C, ffi_string, new_tab, Time, num_out, int_out, ns_out, unit, tonumber, cut_array, bor, show_field, text, strs = ...
 local parse_number, parse_integer, parse_time = C.asp_parse_number, C.asp_parse_integer, C.asp_parse_time
-return function(self, row)
-  local data, start, stop = row.data, row.start, row.stop
-  local s, len
 ]] }
   local n = self.nplan
+  if fast then
+    for k = 1, n do
+      local ty = self.plan[k][3]
+      if ty == "auto" or ty == "string" then src[#src + 1] = ("local S%d = strs[%d]\n"):format(k, k) end
+    end
+  end
+  src[#src + 1] = [[
+return function(self, row, vals)
+  local data, start, stop = row.data, row.start, row.stop
+  local s, len, kd
+]]
   local reuse = self.spec.reuse and n <= MAX_LOCALS
   local locals = reuse or (not self.unpack and n <= MAX_LOCALS)
   local keys = {}
@@ -341,7 +377,14 @@ return function(self, row)
     local kq = type(key) == "number" and tostring(key) or ("%q"):format(key)
     keys[k] = kq
     local dst = locals and ("x" .. k) or ("v[" .. kq .. "]")
-    if ty == "auto" then
+    local kk = k - 1
+    if fast and ty == "auto" then
+      src[#src + 1] = FAST.auto:format(kk, dst, kk, dst, k, kk, k, kk, i, i)
+    elseif fast and ty == "number" then
+      src[#src + 1] = FAST.number:format(kk, dst, kk)
+    elseif fast and ty == "string" then
+      src[#src + 1] = FAST.string:format(dst, k, kk, k, kk, i, i)
+    elseif ty == "auto" then
       src[#src + 1] = FIELD.auto:format(i, i, dst, dst)
     elseif ty == "string" then
       src[#src + 1] = FIELD.string:format(i, i, dst)
@@ -370,7 +413,28 @@ return function(self, row)
   end
   local chunk = assert(loadstring(table.concat(src), "=asp.csv row decoder"))
   return chunk(C, ffi_string, new_tab, Time, num_out, int_out, ns_out, self.spec.unit, tonumber, cut_array, bit.bor,
-    show_field)
+    show_field, text, self.strs)
+end
+
+-- The C plan of a file's rows (spec.c_plan, set by lua/asp/sources/csv.lua):
+-- which field each column is and how C converts it; fill_fast reads its
+-- values. The reader hands c_plan to asp_csvfile_set_plan.
+local PLAN_TYPES = { auto = C.ASP_PLAN_AUTO, number = C.ASP_PLAN_NUMBER, string = C.ASP_PLAN_STRING }
+
+function Decoder:make_c_plan()
+  local n = self.nplan
+  if n > MAX_COMPILED then return end -- fill_loop's rows: no generated code to read the values
+  local plan = C.asp_csv_plan_new(self.nfields, self.tindex, self.spec.unit, n)
+  if plan == nil then return end -- out of memory: rows take the Lua conversions
+  plan = ffi.gc(plan, C.asp_csv_plan_free)
+  self.strs = {}
+  for k = 1, n do
+    local p = self.plan[k]
+    C.asp_csv_plan_column(plan, k - 1, p[1], PLAN_TYPES[p[3]] or C.ASP_PLAN_LUA)
+    self.strs[k] = {}
+  end
+  self.c_plan = plan
+  self.fill_fast = self:compile(true)
 end
 
 -- Takes a record: the header (returns nil, nil), or a row. Returns

@@ -47,6 +47,7 @@ local function csv(path, opts)
   local spec = decoder.spec(F, opts, true)
   spec.require_time = true
   spec.reuse = opts.reuse and true or false
+  spec.c_plan = true -- rows converted in the parser's call (engine/sources/csv_plan.c)
   if spec.time == false then error(F .. ": a file needs a time column (option 'time')", 2) end
   local f = C.asp_csvfile_open(path, spec.delimiter:byte(), err_buf, 400)
   if f == nil then
@@ -92,6 +93,12 @@ local function check_order(self, t)
   self.last_ns = ns
 end
 
+local function use_plan(self, plan)
+  self.plan = plan -- kept alive with the reader while the file uses it
+  self.vals, self.tns = C.asp_csv_plan_values(plan), C.asp_csv_plan_time(plan)
+  C.asp_csvfile_set_plan(self.f, plan)
+end
+
 -- The next row as (Time, value); nil at the end of the file. follow: the
 -- argument says to wait (returns false) rather than end at the end.
 function Reader:next(live)
@@ -102,8 +109,22 @@ function Reader:next(live)
   -- No loop here (a header or a skipped row takes a tail call), so that the
   -- JIT compiles the caller's loop and this path as one trace.
   local rc = C.asp_csvfile_next(f, follow)
-  if rc == 1 then
-    local t, v = decoder_take(self.dec, self.row, nil)
+  if rc == 2 then
+    -- Converted by the plan in C: the decoder reads its values.
+    local dec = self.dec
+    local v = dec.fill_fast(dec, self.row, self.vals)
+    if v ~= false then
+      local t = Time(self.tns[0])
+      if self.spec.strict_order then check_order(self, t) end
+      return t, v
+    end
+    return self:next(live)
+  elseif rc == 1 then
+    local dec = self.dec
+    local t, v = decoder_take(dec, self.row, nil)
+    -- The header (or the first row) built the decoder and its plan: later
+    -- rows are converted in C.
+    if self.vals == nil and dec.c_plan ~= nil then use_plan(self, dec.c_plan) end
     if t then
       if self.spec.strict_order then check_order(self, t) end
       return t, v
