@@ -219,6 +219,8 @@ local main = {
     ref = { "merge", "10000 5000000" } },
   { "asp.csv replay of a " .. csv_label .. " quotes file, callback reads bid and ask",
     "csv.lua", "asp " .. csv_file, "rows", ">= 200 MB/s, RSS < 64 MB; >= 60 %", ref = { "csv", csv_file } },
+  { "the same with asp.csv{columns = {\"bid\", \"ask\"}} (rows of the callback's two numeric columns)",
+    "csv.lua", "asp-columns " .. csv_file, "rows", ">= 80 %", ref = { "csv", csv_file .. " columns" } },
   { "the same with asp.csv{reuse = true} (opt-in: one row table, overwritten per row)",
     "csv.lua", "asp-reuse " .. csv_file, "rows", ">= 200 MB/s, RSS < 64 MB", no_base = true,
     ref = { "csv", csv_file } },

@@ -12,7 +12,10 @@
  * The read and parse are timed (CLOCK_MONOTONIC), as csv.lua times asp.run.
  * Prints one RESULT line like the workloads' (items = rows, bytes = file size).
  *
- * usage: csv FILE
+ * With "columns", the reference of asp.csv{columns = {"bid", "ask"}}: the
+ * row holds the time, bid and ask only (the symbol is split off, unused).
+ *
+ * usage: csv FILE [columns]
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -31,6 +34,7 @@ typedef struct {
 } row;
 
 static double total;
+static int with_symbol = 1;
 static long long rows;
 
 __attribute__((noinline)) static void on_row(const row *r)
@@ -144,8 +148,8 @@ static int parse_line(const char *p, const char *end, void (*cb)(const row *))
     row r;
     if (parse_time(f[0], (size_t)(e[0] - f[0]), &r.time_ns))
         return -1;
-    r.symbol = f[1];
-    r.symbol_len = (size_t)(e[1] - f[1]);
+    r.symbol = with_symbol ? f[1] : NULL;
+    r.symbol_len = with_symbol ? (size_t)(e[1] - f[1]) : 0;
     if (parse_number(f[2], (size_t)(e[2] - f[2]), &r.bid) || parse_number(f[3], (size_t)(e[3] - f[3]), &r.ask))
         return -1;
     cb(&r);
@@ -154,10 +158,11 @@ static int parse_line(const char *p, const char *end, void (*cb)(const row *))
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: csv FILE\n");
+    if (argc < 2 || (argc > 2 && strcmp(argv[2], "columns") != 0)) {
+        fprintf(stderr, "usage: csv FILE [columns]\n");
         return 2;
     }
+    with_symbol = argc == 2;
     int fd = open(argv[1], O_RDONLY);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {

@@ -1,7 +1,8 @@
 -- Replay of a quotes file (time,symbol,bid,ask); the callback reads two
 -- fields (bid and ask) and adds them up.
--- usage: asp-lua csv.lua asp|asp-reuse|lua FILE
+-- usage: asp-lua csv.lua asp|asp-columns|asp-reuse|lua FILE
 --   asp        the native reader asp.csv (rows as tables keyed by the header)
+--   asp-columns  the same with columns = {"bid", "ask"}: rows of those two only
 --   asp-reuse  the same with reuse = true (one table overwritten per row)
 --   lua  a reference reader in plain Lua (io.lines + a pattern), to compare
 package.path = arg[0]:gsub("[^/]*$", "") .. "?.lua;" .. package.path
@@ -18,6 +19,13 @@ local readers = {}
 -- keyed by the header's names (the time column is the event time).
 readers.asp = {
   open = function(p) return asp.csv(p, { time = "time" }) end,
+  bid_ask = function(v) return v.bid, v.ask end,
+}
+
+-- The columns the callback reads, named: the other text is never made into
+-- Lua strings.
+readers["asp-columns"] = {
+  open = function(p) return asp.csv(p, { time = "time", columns = { "bid", "ask" } }) end,
   bid_ask = function(v) return v.bid, v.ask end,
 }
 
@@ -48,7 +56,7 @@ if mode ~= "lua" and asp.csv == nil then
   common.report{ na = "asp.csv_not_merged" }
   return
 end
-local reader = assert(readers[mode], "mode must be asp, asp-reuse or lua")
+local reader = assert(readers[mode], "mode must be asp, asp-columns, asp-reuse or lua")
 local bid_ask = reader.bid_ask
 
 local rows, total = 0, 0
