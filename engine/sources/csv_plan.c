@@ -93,8 +93,14 @@ int64_t *asp_csv_plan_time(asp_csv_plan *plan)
 static uint64_t head(const char *p, size_t n)
 {
     uint64_t w;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     memcpy(&w, p, 8);
-    return n >= 8 ? w : w & ((UINT64_C(1) << (8 * n)) - 1);
+    return n >= 8 ? w : w & ((UINT64_C(1) << (8 * n)) - 1); /* the first bytes are the low ones */
+#else
+    w = 0;
+    memcpy(&w, p, n >= 8 ? 8 : n);
+    return w;
+#endif
 }
 
 /* The id of s[0..len) in d, added when new and there is room; 0 when none.
