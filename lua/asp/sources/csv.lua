@@ -94,7 +94,7 @@ local function check_order(self, t)
 end
 
 local function use_plan(self, plan)
-  self.plan = plan -- kept alive with the reader while the file uses it
+  self.c_plan = plan -- kept alive with the reader while the file uses it
   self.vals, self.tns = C.asp_csv_plan_values(plan), C.asp_csv_plan_time(plan)
   C.asp_csvfile_set_plan(self.f, plan)
 end
