@@ -629,9 +629,14 @@ static int child_hook(asp_sched *s, int idle)
             int64_t P = asp_journal_end_offset();
             R.stopping = 1;
             asp_journal_set_limit(P);
-            asp_journal_feed(INT64_MAX);
             R.t0 = P;
         }
+        /* asp_journal_replaying() first: it moves this process's view of
+         * the journal's end up to P (feeding on a stale view took nothing
+         * of the records just published, and they were lost: the old code
+         * stopped before them, the new one replayed them muted). */
+        while (R.stopping && asp_journal_replaying())
+            asp_journal_feed(INT64_MAX);
         if (R.stopping && asp__source_all_drained()) {
             char msg[64];
             snprintf(msg, sizeof msg, "stopped %lld\n", (long long)R.t0);
