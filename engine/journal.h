@@ -112,6 +112,10 @@ void asp_journal_resumed(void);
 void asp_journal_share(volatile int64_t *end, void (*appended)(void));
 void asp_journal_follow(int fd, volatile int64_t *end);
 void asp_journal_set_limit(int64_t off);
+/* The coordinator resumed after a failed handover: it goes on appending what
+ * its sources read, and takes its records back from `from` on as its run's
+ * live input (up to the limit). */
+void asp_journal_self_follow(int64_t from);
 /* The published end (or this process's view of the file's end). */
 int64_t asp_journal_end_offset(void);
 

@@ -6,8 +6,11 @@
  *   journal's published end, the "waiting" flag), 5 the read end of the
  *   wake-up pipe, 6 its end of the control socket, 7 asp.keep's values.
  * Control lines: follower -> coordinator "ready" (caught up with the
- * journal's end) and "stopped P"; coordinator -> follower "go P" (replay
- * up to P muted, then run live from P) and "stop".
+ * journal's end), "stopped P" (the old instance, held at P) and "live" (the
+ * new one reached its live moment); coordinator -> follower "go P" (replay
+ * up to P muted, then run live from P), "stop", and to the held old
+ * instance "exit" or "resume" (the new code failed before its live moment:
+ * the old one takes the journal on from P).
  */
 #define _GNU_SOURCE /* memfd_create, pipe2 */
 #include "reload.h"
@@ -15,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +54,7 @@ typedef struct kid {
     uv_pipe_t ctl;
     int open_handles;
     int exited, killed, stopping;
+    int promoted, live;       /* told "go P"; said "live" */
     char buf[256];
     size_t blen;
 } kid;
@@ -72,9 +77,12 @@ static struct {
     int64_t save_t0, last_size, last_mtime;
     int deleted;
     kid *building, *current;  /* current NULL: this process runs the code */
+    kid *held;                /* the old instance, stopped at P */
     int pending;              /* a save came during a rebuild */
-    int in_handover;          /* "ready" came: the running instance stops */
+    int in_handover;          /* from "ready" until the new code is live or failed */
     int handover, draining, handed;
+    int self_held;            /* this process, stopped at P, waits for the verdict */
+    int self_following;       /* this process's run takes its input from the journal */
     int64_t P;
     /* follower */
     int catching_up, sent_ready, stop_asked, stopping;
@@ -145,7 +153,17 @@ static void commit_writers(void)
         if (asp_writer_commit(w) != 0)
             fprintf(stderr, "asp.writer: %s (at the reload's handover)\n", asp_writer_error(w));
     }
-    nwriters = 0;
+}
+
+/* The new code failed before its live moment: the old instance writes on,
+ * appending to the files it committed. */
+static void reopen_writers(void)
+{
+    for (int i = 0; i < nwriters; i++) {
+        asp_writer *w = writers[i];
+        if (asp_writer_reopen(w) != 0)
+            fprintf(stderr, "asp.writer: %s (resuming after a failed reload)\n", asp_writer_error(w));
+    }
 }
 
 /* 1,234,567 */
@@ -206,12 +224,51 @@ static void forget_kid(kid *k)
 
 static void start_build(void);
 
+static void failed(const kid *k, int64_t status, int sig)
+{
+    if (!k->killed)
+        fprintf(stderr, "reload: the new code failed (%s %d); still running the old code\n",
+                sig ? "signal" : "exit status", sig ? sig : (int)status);
+}
+
+/* A handover is over (the new code live, or the old one resumed): a save
+ * that came meanwhile is rebuilt now. */
+static void handover_done(void)
+{
+    R.in_handover = 0;
+    if (R.pending && !R.building) {
+        R.pending = 0;
+        start_build();
+    }
+}
+
 static void on_exit_kid(uv_process_t *p, int64_t status, int sig)
 {
     kid *k = p->data;
     k->exited = 1;
-    if (k == R.current && k->stopping && !sig && status == 0)
-        return; /* its "stopped P" may still be in the socket */
+    if (k == R.held) {
+        R.held = NULL; /* told to exit: the new code is live */
+        forget_kid(k);
+        return;
+    }
+    if (k == R.current && k->promoted && !k->live) {
+        /* The new code failed between "go P" and its live moment: it has
+         * processed nothing live, the old instance takes over again at P. */
+        failed(k, status, sig);
+        R.sh->reloads--;
+        if (R.held) {
+            R.current = R.held;
+            R.held = NULL;
+            send_line(R.current, "resume\n");
+            R.current->stopping = 0;
+            handover_done();
+        } else {
+            R.current = NULL;
+            R.self_held = 0; /* coord_hook resumes this process's run */
+        }
+        forget_kid(k);
+        return;
+    }
     if (k == R.current) {
         /* The instance running the code ended: so does the session. */
         if (R.building && !R.building->exited)
@@ -223,10 +280,10 @@ static void on_exit_kid(uv_process_t *p, int64_t status, int sig)
     }
     if (k == R.building) {
         R.building = NULL;
-        if (!k->killed)
-            fprintf(stderr, "reload: the new code failed (%s %d); still running the old code\n",
-                    sig ? "signal" : "exit status", sig ? sig : (int)status);
-        if (R.pending) {
+        failed(k, status, sig);
+        /* After "ready": the old instance stopping at P is resumed when
+         * it has stopped (no one to promote). */
+        if (R.pending && !R.in_handover) {
             R.pending = 0;
             start_build();
         }
@@ -254,22 +311,30 @@ static void handle_ready(void)
     }
 }
 
+/* The old instance stopped at P (held until the new one is live). */
 static void promote(int64_t P)
 {
     char msg[64];
-    kid *old = R.current;
     snprintf(msg, sizeof msg, "go %lld\n", (long long)P);
     R.sh->reloads++;
     send_line(R.building, msg);
+    R.held = R.current;
     R.current = R.building;
+    R.current->promoted = 1;
     R.building = NULL;
-    R.in_handover = 0;
-    if (old && old->exited)
-        forget_kid(old); /* else when it exits, after "stopped" */
-    if (R.pending) {
-        R.pending = 0;
-        start_build();
+}
+
+/* The new code reached its live moment: the old instance ends. */
+static void went_live(kid *k)
+{
+    k->live = 1;
+    if (R.held) {
+        send_line(R.held, "exit\n");
+    } else {
+        R.self_held = 0;
+        R.handed = 1;
     }
+    handover_done();
 }
 
 static void on_ctl_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
@@ -290,6 +355,13 @@ static void on_ctl_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
             handle_ready();
         else if (strncmp(k->buf, "stopped ", 8) == 0 && k == R.current && R.building)
             promote(strtoll(k->buf + 8, NULL, 10));
+        else if (strncmp(k->buf, "stopped ", 8) == 0 && k == R.current) {
+            /* The new code failed after "ready": no handover. */
+            send_line(k, "resume\n");
+            k->stopping = 0;
+            handover_done();
+        } else if (strcmp(k->buf, "live") == 0 && k == R.current && k->promoted)
+            went_live(k);
         k->blen -= (size_t)(nl + 1 - k->buf);
         memmove(k->buf, nl + 1, k->blen + 1);
     }
@@ -385,7 +457,7 @@ static void on_settle(uv_timer_t *t)
         return;
     }
     fprintf(stderr, "reload: %s changed; rebuilding …\n", base(R.changed));
-    if (R.building && R.in_handover) {
+    if (R.in_handover) {
         R.pending = 1; /* after this handover */
         return;
     }
@@ -476,25 +548,61 @@ static void forward_forever(asp_sched *s)
     }
 }
 
+/* This process, stopped at P, waits until the new code is live (then it
+ * only forwards) or failed (then its run goes on from P). */
+static void hold_self(asp_sched *s)
+{
+    R.self_held = 1;
+    while (R.self_held) {
+        uv_run(asp_sched_loop(s), UV_RUN_ONCE);
+        /* Ctrl-C or SIGTERM before the new code is live: it is stopped,
+         * and this run stops as a run does. */
+        if (asp_sched_interrupt_pending(s) && R.current && !R.current->exited && !R.current->killed) {
+            R.current->killed = 1;
+            uv_process_kill(&R.current->proc, SIGKILL);
+        }
+    }
+    if (R.handed)
+        forward_forever(s);
+}
+
+/* The run goes on from P, its live input taken from the journal. */
+static void resume_self(void)
+{
+    if (!R.self_following)
+        asp_journal_self_follow(R.P);
+    else
+        asp_journal_set_limit(INT64_MAX);
+    R.self_following = 1;
+    reopen_writers();
+    R.handover = R.draining = 0;
+    handover_done();
+}
+
 static int coord_hook(asp_sched *s, int idle)
 {
     if (!R.handover)
-        return 0;
+        return R.self_following && idle ? asp_journal_replaying() : 0;
     if (!R.draining) {
         /* The handover point: every line journaled before P is in this
-         * process's queues; those after it go to the journal only. */
+         * process's queues (or, once resumed, taken from the journal up to
+         * P); those after it go to the journal only. */
         asp__source_forward_all();
         R.P = asp_journal_end_offset();
+        if (R.self_following)
+            asp_journal_set_limit(R.P);
         R.draining = 1;
     }
-    if (!idle && asp__source_all_drained() && R.building) {
-        R.handed = 1;
+    if (!idle && !(R.self_following && asp_journal_replaying()) && asp__source_all_drained()) {
         commit_writers();
         fflush(NULL);
-        promote(R.P);
-        forward_forever(s);
+        if (R.building) {
+            promote(R.P);
+            hold_self(s);
+        }
+        resume_self();
     }
-    return 0;
+    return R.self_following && idle ? asp_journal_replaying() : 0;
 }
 
 static int shared_setup(void)
@@ -603,6 +711,37 @@ static void go_live_now(asp_sched *s)
             (double)(asp_time_wall() - R.t0) / 1e9, thousands(events - lines, e, sizeof e),
             thousands(lines, m, sizeof m));
     fflush(stderr);
+    if (write(FD_CTL, "live\n", 5) < 0)
+        _exit(1);
+}
+
+/* The old instance, stopped at P: "exit" once the new code is live, or
+ * "resume" when it failed before (this run goes on from P). */
+static void held(void)
+{
+    char b[64];
+    size_t k = 0;
+    while (k < sizeof b - 1) {
+        ssize_t n = read(FD_CTL, b + k, 1);
+        struct pollfd p = { .fd = FD_CTL, .events = POLLIN };
+        if (n < 0 && errno == EAGAIN) {
+            /* uv_poll made the socket non-blocking. */
+            poll(&p, 1, -1);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            _exit(1);
+        if (b[k++] == '\n')
+            break;
+    }
+    b[k] = '\0';
+    if (strcmp(b, "resume\n") != 0)
+        _exit(0);
+    R.stopping = R.stop_asked = 0;
+    asp_journal_set_limit(INT64_MAX);
+    reopen_writers();
 }
 
 static int child_hook(asp_sched *s, int idle)
@@ -644,7 +783,7 @@ static int child_hook(asp_sched *s, int idle)
             fflush(NULL);
             if (write(FD_CTL, msg, strlen(msg)) < 0)
                 _exit(1);
-            _exit(0);
+            held();
         }
         return 0;
     }
