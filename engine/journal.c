@@ -377,6 +377,20 @@ static void hold(int on)
     holding = on;
 }
 
+int asp_journal_adopt(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    asp_journal_close();
+    journal_fd = fd;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    line_cur = wall_cur = 0;
+    size = st.st_size;
+    cache_at = -1;
+    return 0;
+}
+
 void asp_journal_resumed(void)
 {
     may_replay = 1;

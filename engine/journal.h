@@ -101,6 +101,10 @@ void asp_journal_feed(int64_t until);
 
 /* A checkpoint was resumed: hold live input while the journal replays. */
 void asp_journal_resumed(void);
+/* The REPL's .reload: this fresh process takes the session's journal
+ * (an inherited descriptor) in place of its own, from its start; then
+ * asp_journal_resumed. 0, or -1 with errno set. */
+int asp_journal_adopt(int fd);
 
 /*
  * --reload (engine/reload.c, docs/reload.md). The writing instance publishes
