@@ -39,6 +39,9 @@
 extern char **environ;
 
 enum { FD_JOURNAL = 3, FD_SHARED = 4, FD_WAKE = 5, FD_CTL = 6, FD_KEPT = 7 };
+/* A follower's exit status when the file it was started for changed while
+ * it read it: not an error of the new code (the coordinator rebuilds). */
+enum { EXIT_TORN = 75 };
 #define SETTLE_MS 60
 #define MAX_WATCHED 64
 
@@ -75,7 +78,7 @@ static struct {
     int settle_on;
     char changed[4096];
     int64_t save_t0, last_size, last_mtime;
-    int deleted;
+    int deleted, empty;
     kid *building, *current;  /* current NULL: this process runs the code */
     kid *held;                /* the old instance, stopped at P */
     int pending;              /* a save came during a rebuild */
@@ -87,6 +90,7 @@ static struct {
     /* follower */
     int catching_up, sent_ready, stop_asked, stopping;
     int64_t t0;
+    char stamp[4200];         /* "size mtime path" of the file as the coordinator saw it stable */
     uv_poll_t wake_poll, ctl_poll;
     int polls;
 } R = { .shm_fd = -1, .wake_r = -1, .wake_w = -1, .kept_fd = -1 };
@@ -186,6 +190,17 @@ static const char *base(const char *path)
     return s ? s + 1 : path;
 }
 
+/* A file's size and modification time, or -1 and -1 when it is gone. */
+static void file_stamp(const char *path, int64_t *size, int64_t *mtime)
+{
+    struct stat st;
+    *size = *mtime = -1;
+    if (stat(path, &st) == 0) {
+        *size = (int64_t)st.st_size;
+        *mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + (int64_t)st.st_mtim.tv_nsec;
+    }
+}
+
 /* -- The coordinator ------------------------------------------------------ */
 
 static void wake_follower(void)
@@ -223,6 +238,7 @@ static void forget_kid(kid *k)
 }
 
 static void start_build(void);
+static void on_settle(uv_timer_t *t);
 
 static void failed(const kid *k, int64_t status, int sig)
 {
@@ -279,7 +295,20 @@ static void on_exit_kid(uv_process_t *p, int64_t status, int sig)
         _exit(sig ? 128 + sig : (int)status);
     }
     if (k == R.building) {
+        int64_t size, mtime;
         R.building = NULL;
+        file_stamp(R.changed, &size, &mtime);
+        if (!sig && (status == EXIT_TORN || size != R.last_size || mtime != R.last_mtime)) {
+            /* Saved again while the new code read it (its error, if any,
+             * may be of a half-written text): the later save is rebuilt. */
+            fprintf(stderr, "reload: %s changed while the new code read it\n", base(R.changed));
+            R.pending = 0;
+            R.last_size = R.last_mtime = -1;
+            R.settle_on = 1;
+            uv_timer_start(&R.settle, on_settle, SETTLE_MS, 0);
+            forget_kid(k);
+            return;
+        }
         failed(k, status, sig);
         /* After "ready": the old instance stopping at P is resumed when
          * it has stopped (no one to promote). */
@@ -375,7 +404,7 @@ static void start_build(void)
     uv_process_options_t o;
     uv_stdio_container_t st[8];
     int sv[2], rc, nenv = 0;
-    char t0[64], n[64], **env;
+    char t0[64], n[64], stamp[4300], **env;
     kid *k;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
         fprintf(stderr, "reload: cannot rebuild (%s)\n", strerror(errno));
@@ -384,7 +413,7 @@ static void start_build(void)
     k = calloc(1, sizeof *k);
     while (environ[nenv])
         nenv++;
-    env = calloc((size_t)nenv + 4, sizeof *env);
+    env = calloc((size_t)nenv + 5, sizeof *env);
     if (!k || !env) {
         free(k);
         free(env);
@@ -395,8 +424,11 @@ static void start_build(void)
     memcpy(env, environ, (size_t)nenv * sizeof *env);
     snprintf(t0, sizeof t0, "ASP_RELOAD_T0=%lld", (long long)R.save_t0);
     snprintf(n, sizeof n, "ASP_RELOAD_CHILD=%d", R.sh->reloads + 1);
+    snprintf(stamp, sizeof stamp, "ASP_RELOAD_STAMP=%lld %lld %s", (long long)R.last_size,
+             (long long)R.last_mtime, R.changed);
     env[nenv] = t0;
     env[nenv + 1] = n;
+    env[nenv + 2] = stamp;
     memset(&o, 0, sizeof o);
     memset(st, 0, sizeof st);
     for (int i = 0; i < 8; i++)
@@ -448,7 +480,8 @@ static void on_settle(uv_timer_t *t)
     }
     R.deleted = 0;
     /* Stable: the same size and time on two looks SETTLE_MS apart (an
-     * editor's truncate-then-write, or a write in several pieces). */
+     * editor's truncate-then-write, or a write in several pieces). An
+     * empty file is one being written: its next write is a save. */
     if ((int64_t)st.st_size != R.last_size || (int64_t)st.st_mtim.tv_nsec + (int64_t)st.st_mtim.tv_sec * 1000000000 != R.last_mtime) {
         R.last_size = (int64_t)st.st_size;
         R.last_mtime = (int64_t)st.st_mtim.tv_nsec + (int64_t)st.st_mtim.tv_sec * 1000000000;
@@ -456,6 +489,14 @@ static void on_settle(uv_timer_t *t)
         uv_timer_start(&R.settle, on_settle, SETTLE_MS, 0);
         return;
     }
+    if (st.st_size == 0) {
+        if (!R.empty)
+            fprintf(stderr, "reload: %s is empty; still running the old code, waiting for it to be written\n",
+                    base(R.changed));
+        R.empty = 1;
+        return;
+    }
+    R.empty = 0;
     fprintf(stderr, "reload: %s changed; rebuilding …\n", base(R.changed));
     if (R.in_handover) {
         R.pending = 1; /* after this handover */
@@ -793,6 +834,22 @@ static int child_hook(asp_sched *s, int idle)
     return asp_journal_replaying();
 }
 
+/* The file the coordinator saw stable is not that any more: saved again
+ * while this process read it. */
+int asp_reload_torn(void)
+{
+    long long size, mtime;
+    int64_t s, m;
+    int at = 0;
+    if (R.role != 2 || sscanf(R.stamp, "%lld %lld %n", &size, &mtime, &at) != 2 || at == 0)
+        return 0;
+    file_stamp(R.stamp + at, &s, &m);
+    if (s == size && m == mtime)
+        return 0;
+    fflush(NULL);
+    _exit(EXIT_TORN);
+}
+
 int asp_reload_child_init(void)
 {
     const char *c = getenv("ASP_RELOAD_CHILD"), *t0 = getenv("ASP_RELOAD_T0");
@@ -800,6 +857,8 @@ int asp_reload_child_init(void)
         return 0;
     R.role = 2;
     R.t0 = t0 ? strtoll(t0, NULL, 10) : asp_time_wall();
+    snprintf(R.stamp, sizeof R.stamp, "%s", getenv("ASP_RELOAD_STAMP") ? getenv("ASP_RELOAD_STAMP") : "");
+    unsetenv("ASP_RELOAD_STAMP");
     unsetenv("ASP_RELOAD_CHILD");
     unsetenv("ASP_RELOAD_T0");
     R.sh = mmap(NULL, sizeof *R.sh, PROT_READ | PROT_WRITE, MAP_SHARED, FD_SHARED, 0);
@@ -817,6 +876,7 @@ int asp_reload_child_init(void)
     asp_journal_follow(FD_JOURNAL, &R.sh->end);
     R.catching_up = 1;
     asp_sched_reload_hook = child_hook;
+    asp_reload_torn(); /* before the script is read */
     return 1;
 }
 

@@ -1,7 +1,7 @@
 -- asp-lua --reload (docs/reload.md), issue #18's remaining cases: asp.keep /
--- asp.kept across a reload, a script deleted while watched, two saves in
--- quick succession, writers at the handover, an error of the new code
--- after "go P".
+-- asp.kept across a reload, a script deleted while watched, a
+-- truncate-then-write save, two saves in quick succession, writers at the
+-- handover. (An error of the new code after "go P": reload_error_spec.)
 local h = require("helpers")
 local q = h.shell_quote
 
@@ -133,6 +133,26 @@ describe("asp-lua --reload, more", function()
     local e = s.e()
     assert.equal(1, count(e, "was deleted"), e)
     assert.falsy(e:find("failed", 1, true), e)
+    s.remove()
+  end)
+
+  it("a truncate-then-write save: the empty file is waited for, the written text is rebuilt once", function()
+    local s = session(strat("v1"))
+    s.send(1)
+    s.wait_out("v1 1 1\n")
+    assert(io.open(s.script, "w")):close() -- the editor truncated it, and writes later
+    s.wait_err("reload: strat%.lua is empty; still running the old code, waiting for it to be written", 1)
+    s.send(2)
+    s.wait_out("v1 2 2\n", "v1 still running")
+    s.save(strat("v2"))
+    s.wait_err("now running the new code", 1, "the written text")
+    s.send(3)
+    s.wait_out("v2 3 3\n", "v2 running")
+    assert.equal(0, s.finish(), s.e())
+    local e = s.e()
+    assert.equal(1, count(e, "changed; rebuilding"), e)
+    assert.falsy(e:find("failed", 1, true), e)
+    assert.truthy(e:find("reloads: 1", 1, true), e)
     s.remove()
   end)
 
