@@ -43,6 +43,10 @@ enum { FD_JOURNAL = 3, FD_SHARED = 4, FD_WAKE = 5, FD_CTL = 6, FD_KEPT = 7 };
  * it read it: not an error of the new code (the coordinator rebuilds). */
 enum { EXIT_TORN = 75 };
 #define SETTLE_MS 60
+/* How long the old instance may take to deliver its lines before P (a
+ * callback that sleeps holds its stream's later lines): then the handover
+ * is given up and the old instance goes on. */
+#define DRAIN_DEADLINE_MS 3000
 #define MAX_WATCHED 64
 
 typedef struct shared_page {
@@ -74,7 +78,7 @@ static struct {
     uv_fs_event_t *dirs[MAX_WATCHED];
     char *dirnames[MAX_WATCHED];
     int nwatched, ndirs;
-    uv_timer_t settle;
+    uv_timer_t settle, deadline;
     int settle_on;
     char changed[4096];
     int64_t save_t0, last_size, last_mtime;
@@ -85,6 +89,7 @@ static struct {
     int in_handover;          /* from "ready" until the new code is live or failed */
     int handover, draining, handed;
     int self_held;            /* this process, stopped at P, waits for the verdict */
+    int abort;                /* this process's drain took too long: it goes on */
     int self_following;       /* this process's run takes its input from the journal */
     int64_t P;
     /* follower */
@@ -252,6 +257,7 @@ static void failed(const kid *k, int64_t status, int sig)
 static void handover_done(void)
 {
     R.in_handover = 0;
+    uv_timer_stop(&R.deadline);
     if (R.pending && !R.building) {
         R.pending = 0;
         start_build();
@@ -328,10 +334,31 @@ static void on_ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof k->buf - 1 - k->blen;
 }
 
+/* The old instance did not reach P in time: the new one is killed, the old
+ * one goes on (what it forwarded meanwhile it takes back from the journal). */
+static void on_deadline(uv_timer_t *t)
+{
+    (void)t;
+    if (!R.in_handover || !R.building || R.building->killed)
+        return;
+    fprintf(stderr, "reload: the old code did not reach the handover point within %d s (a callback that "
+                    "sleeps holds its stream's lines); still running the old code\n", DRAIN_DEADLINE_MS / 1000);
+    R.building->killed = 1;
+    uv_process_kill(&R.building->proc, SIGKILL);
+    if (!R.current) {
+        R.abort = 1; /* coord_hook, at this process's next item */
+    } else {
+        send_line(R.current, "resume\n");
+        R.current->stopping = 0;
+        handover_done();
+    }
+}
+
 /* A follower caught up: the running instance stops at P. */
 static void handle_ready(void)
 {
     R.in_handover = 1;
+    uv_timer_start(&R.deadline, on_deadline, DRAIN_DEADLINE_MS, 0);
     if (!R.current) {
         R.handover = 1; /* this process: at its next item (coord_hook) */
     } else {
@@ -345,6 +372,7 @@ static void promote(int64_t P)
 {
     char msg[64];
     snprintf(msg, sizeof msg, "go %lld\n", (long long)P);
+    uv_timer_stop(&R.deadline);
     R.sh->reloads++;
     send_line(R.building, msg);
     R.held = R.current;
@@ -382,7 +410,7 @@ static void on_ctl_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         *nl = '\0';
         if (strcmp(k->buf, "ready") == 0 && k == R.building)
             handle_ready();
-        else if (strncmp(k->buf, "stopped ", 8) == 0 && k == R.current && R.building)
+        else if (strncmp(k->buf, "stopped ", 8) == 0 && k == R.current && R.building && !R.building->killed)
             promote(strtoll(k->buf + 8, NULL, 10));
         else if (strncmp(k->buf, "stopped ", 8) == 0 && k == R.current) {
             /* The new code failed after "ready": no handover. */
@@ -624,6 +652,16 @@ static int coord_hook(asp_sched *s, int idle)
 {
     if (!R.handover)
         return R.self_following && idle ? asp_journal_replaying() : 0;
+    if (R.abort) {
+        R.abort = 0;
+        if (R.draining) {
+            resume_self();
+        } else {
+            R.handover = 0;
+            handover_done();
+        }
+        return 0;
+    }
     if (!R.draining) {
         /* The handover point: every line journaled before P is in this
          * process's queues (or, once resumed, taken from the journal up to
@@ -679,6 +717,8 @@ int asp_reload_start(char **argv, int argc, int script)
     asp_journal_share(&R.sh->end, wake_follower);
     uv_timer_init(asp_sched_loop(s), &R.settle);
     uv_unref((uv_handle_t *)&R.settle);
+    uv_timer_init(asp_sched_loop(s), &R.deadline);
+    uv_unref((uv_handle_t *)&R.deadline);
     asp_reload_watch(argv[script]);
     if (R.nwatched == 0) {
         fprintf(stderr, "asp-lua: --reload: cannot watch %s\n", argv[script]);
@@ -708,6 +748,11 @@ static void on_ctl(uv_poll_t *p, int status, int events)
     (void)events;
     if (n > 0 && memmem(b, (size_t)n, "stop", 4))
         R.stop_asked = 1;
+    if (n > 0 && memmem(b, (size_t)n, "resume", 6) && (R.stop_asked || R.stopping)) {
+        /* The handover was given up before this instance reached P. */
+        R.stop_asked = R.stopping = 0;
+        asp_journal_set_limit(INT64_MAX);
+    }
     if (n == 0) {
         /* The coordinator is gone: so is the live input. */
         uv_poll_stop(p);
@@ -890,6 +935,7 @@ void asp_reload_close(void)
             for (int i = 0; i < R.ndirs; i++)
                 uv_close((uv_handle_t *)R.dirs[i], (uv_close_cb)free);
             uv_close((uv_handle_t *)&R.settle, NULL);
+            uv_close((uv_handle_t *)&R.deadline, NULL);
             if (R.building)
                 forget_kid(R.building);
             uv_run(asp_sched_loop(s), UV_RUN_NOWAIT);
