@@ -273,9 +273,10 @@ static void on_exit_kid(uv_process_t *p, int64_t status, int sig)
         forget_kid(k);
         return;
     }
-    if (k == R.current && k->promoted && !k->live) {
+    if (k == R.current && k->promoted && !k->live && (R.held || R.self_held)) {
         /* The new code failed between "go P" and its live moment: it has
-         * processed nothing live, the old instance takes over again at P. */
+         * processed nothing live, the old instance takes over again at P.
+         * (Were the old one gone too, the session ends below.) */
         failed(k, status, sig);
         R.sh->reloads--;
         if (R.held) {
