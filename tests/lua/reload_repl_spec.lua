@@ -41,6 +41,14 @@ local function results(out)
 end
 
 describe("the REPL's .reload", function()
+  it("on a terminal (tests/repl/repl.exp, scenario reload): the process is replaced, the session goes on", function()
+    local out = os.tmpname()
+    local ok = os.execute(("expect tests/repl/repl.exp %s reload > %s 2>&1"):format(q(h.ASP_LUA), q(out)))
+    local text = h.slurp(out)
+    os.remove(out)
+    assert(ok == 0 or ok == true, text)
+  end)
+
   it("re-runs the edited script to the clock; .until and .back go on with the new code", function()
     local dir = tmpdir()
     local script = dir .. "/strat.lua"
