@@ -31,6 +31,10 @@ static volatile int64_t *committed;
 static void (*after_append)(void);
 static int readonly;
 static int64_t limit = INT64_MAX;
+/* --reload: the coordinator whose run was resumed after a failed handover
+ * (asp_journal_self_follow) writes the journal and takes its own records
+ * back from a position on, up to the limit. */
+static int self_follow;
 /* The last header read: a replay asks for the same one before every item. */
 static int64_t cache_at = -1;
 static asp_journal_head cache_h;
@@ -128,6 +132,15 @@ void asp_journal_set_limit(int64_t off)
     limit = off;
 }
 
+void asp_journal_self_follow(int64_t from)
+{
+    self_follow = 1;
+    may_replay = 1;
+    line_cur = from;
+    limit = INT64_MAX;
+    cache_at = -1;
+}
+
 /* The end of what this process may read: a follower's, the published end
  * up to the limit. */
 static int64_t visible_end(void)
@@ -173,10 +186,17 @@ int asp_journal_on(void)
     return journal_fd >= 0;
 }
 
+/* Where this process's reading stops: its view of the end, and a self
+ * follower's limit (a follower's view includes its limit). */
+static int64_t read_end(void)
+{
+    return self_follow && limit < size ? limit : size;
+}
+
 /* Reads the header at *cur; 0, or -1 at the end or on a short read. */
 static int head_at(int64_t cur, asp_journal_head *h)
 {
-    if (cur >= size)
+    if (cur >= read_end())
         return -1;
     if (cur == cache_at) {
         *h = cache_h;
@@ -213,11 +233,13 @@ int asp_journal_replaying(void)
      * which asks before every item, answers without a system call. */
     if (journal_fd < 0 || !may_replay)
         return 0;
-    if (readonly) {
-        /* A follower (--reload) reads on as records are published. */
-        size = visible_end();
+    if (readonly || self_follow) {
+        /* A follower (--reload) reads on as records are published; a
+         * self follower's size is its own. */
+        if (readonly)
+            size = visible_end();
         seek_kind(ASP_JOURNAL_LINE, &line_cur, &h);
-        return journal_fd >= 0 && line_cur < size;
+        return journal_fd >= 0 && line_cur < read_end();
     }
     if (fstat(journal_fd, &st) == 0)
         size = st.st_size;
@@ -262,7 +284,9 @@ static void append(int32_t kind, int32_t source, int64_t time, const char *data,
             on_fail(err);
         return;
     }
-    size = line_cur = wall_cur = at + (int64_t)(sizeof h + len);
+    size = at + (int64_t)(sizeof h + len);
+    if (!self_follow)
+        line_cur = wall_cur = size;
     if (committed) {
         __atomic_store_n(committed, size, __ATOMIC_SEQ_CST);
         if (after_append)
@@ -272,14 +296,14 @@ static void append(int32_t kind, int32_t source, int64_t time, const char *data,
 
 void asp_journal_line(int32_t source, int64_t arrival, const char *data, size_t len)
 {
-    if (journal_fd < 0 || injecting || asp_journal_replaying())
+    if (journal_fd < 0 || injecting || (!self_follow && asp_journal_replaying()))
         return;
     append(ASP_JOURNAL_LINE, source, arrival, data, len, 0);
 }
 
 void asp_journal_end(int32_t source, int64_t when, int32_t status)
 {
-    if (journal_fd < 0 || injecting || asp_journal_replaying())
+    if (journal_fd < 0 || injecting || (!self_follow && asp_journal_replaying()))
         return;
     append(ASP_JOURNAL_END, source, when, NULL, 0, status);
 }
@@ -310,6 +334,11 @@ int64_t asp_journal_wall(int64_t wall)
     asp_journal_head h;
     if (journal_fd < 0)
         return wall;
+    if (self_follow) {
+        /* The live instance: its readings are for the next rebuild. */
+        append(ASP_JOURNAL_WALL, 0, wall, NULL, 0, 0);
+        return wall;
+    }
     if (readonly) {
         /* A follower takes the readings of the instance that journaled
          * them, then reads the wall itself (it journals nothing). */
@@ -346,6 +375,20 @@ static void hold(int on)
     if (holding != on && hold_sources)
         hold_sources(on);
     holding = on;
+}
+
+int asp_journal_adopt(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    asp_journal_close();
+    journal_fd = fd;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    line_cur = wall_cur = 0;
+    size = st.st_size;
+    cache_at = -1;
+    return 0;
 }
 
 void asp_journal_resumed(void)

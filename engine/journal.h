@@ -101,6 +101,10 @@ void asp_journal_feed(int64_t until);
 
 /* A checkpoint was resumed: hold live input while the journal replays. */
 void asp_journal_resumed(void);
+/* The REPL's .reload: this fresh process takes the session's journal
+ * (an inherited descriptor) in place of its own, from its start; then
+ * asp_journal_resumed. 0, or -1 with errno set. */
+int asp_journal_adopt(int fd);
 
 /*
  * --reload (engine/reload.c, docs/reload.md). The writing instance publishes
@@ -112,6 +116,10 @@ void asp_journal_resumed(void);
 void asp_journal_share(volatile int64_t *end, void (*appended)(void));
 void asp_journal_follow(int fd, volatile int64_t *end);
 void asp_journal_set_limit(int64_t off);
+/* The coordinator resumed after a failed handover: it goes on appending what
+ * its sources read, and takes its records back from `from` on as its run's
+ * live input (up to the limit). */
+void asp_journal_self_follow(int64_t from);
 /* The published end (or this process's view of the file's end). */
 int64_t asp_journal_end_offset(void);
 

@@ -6,8 +6,11 @@
  *   journal's published end, the "waiting" flag), 5 the read end of the
  *   wake-up pipe, 6 its end of the control socket, 7 asp.keep's values.
  * Control lines: follower -> coordinator "ready" (caught up with the
- * journal's end) and "stopped P"; coordinator -> follower "go P" (replay
- * up to P muted, then run live from P) and "stop".
+ * journal's end), "stopped P" (the old instance, held at P) and "live" (the
+ * new one reached its live moment); coordinator -> follower "go P" (replay
+ * up to P muted, then run live from P), "stop", and to the held old
+ * instance "exit" or "resume" (the new code failed before its live moment:
+ * the old one takes the journal on from P).
  */
 #define _GNU_SOURCE /* memfd_create, pipe2 */
 #include "reload.h"
@@ -15,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +39,14 @@
 extern char **environ;
 
 enum { FD_JOURNAL = 3, FD_SHARED = 4, FD_WAKE = 5, FD_CTL = 6, FD_KEPT = 7 };
+/* A follower's exit status when the file it was started for changed while
+ * it read it: not an error of the new code (the coordinator rebuilds). */
+enum { EXIT_TORN = 75 };
 #define SETTLE_MS 60
+/* How long the old instance may take to deliver its lines before P (a
+ * callback that sleeps holds its stream's later lines): then the handover
+ * is given up and the old instance goes on. */
+#define DRAIN_DEADLINE_MS 3000
 #define MAX_WATCHED 64
 
 typedef struct shared_page {
@@ -50,6 +61,7 @@ typedef struct kid {
     uv_pipe_t ctl;
     int open_handles;
     int exited, killed, stopping;
+    int promoted, live;       /* told "go P"; said "live" */
     char buf[256];
     size_t blen;
 } kid;
@@ -66,19 +78,24 @@ static struct {
     uv_fs_event_t *dirs[MAX_WATCHED];
     char *dirnames[MAX_WATCHED];
     int nwatched, ndirs;
-    uv_timer_t settle;
+    uv_timer_t settle, deadline;
     int settle_on;
     char changed[4096];
     int64_t save_t0, last_size, last_mtime;
-    int deleted;
+    int deleted, empty;
     kid *building, *current;  /* current NULL: this process runs the code */
+    kid *held;                /* the old instance, stopped at P */
     int pending;              /* a save came during a rebuild */
-    int in_handover;          /* "ready" came: the running instance stops */
+    int in_handover;          /* from "ready" until the new code is live or failed */
     int handover, draining, handed;
+    int self_held;            /* this process, stopped at P, waits for the verdict */
+    int abort;                /* this process's drain took too long: it goes on */
+    int self_following;       /* this process's run takes its input from the journal */
     int64_t P;
     /* follower */
     int catching_up, sent_ready, stop_asked, stopping;
     int64_t t0;
+    char stamp[4200];         /* "size mtime path" of the file as the coordinator saw it stable */
     uv_poll_t wake_poll, ctl_poll;
     int polls;
 } R = { .shm_fd = -1, .wake_r = -1, .wake_w = -1, .kept_fd = -1 };
@@ -145,7 +162,17 @@ static void commit_writers(void)
         if (asp_writer_commit(w) != 0)
             fprintf(stderr, "asp.writer: %s (at the reload's handover)\n", asp_writer_error(w));
     }
-    nwriters = 0;
+}
+
+/* The new code failed before its live moment: the old instance writes on,
+ * appending to the files it committed. */
+static void reopen_writers(void)
+{
+    for (int i = 0; i < nwriters; i++) {
+        asp_writer *w = writers[i];
+        if (asp_writer_reopen(w) != 0)
+            fprintf(stderr, "asp.writer: %s (resuming after a failed reload)\n", asp_writer_error(w));
+    }
 }
 
 /* 1,234,567 */
@@ -166,6 +193,17 @@ static const char *base(const char *path)
 {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
+}
+
+/* A file's size and modification time, or -1 and -1 when it is gone. */
+static void file_stamp(const char *path, int64_t *size, int64_t *mtime)
+{
+    struct stat st;
+    *size = *mtime = -1;
+    if (stat(path, &st) == 0) {
+        *size = (int64_t)st.st_size;
+        *mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + (int64_t)st.st_mtim.tv_nsec;
+    }
 }
 
 /* -- The coordinator ------------------------------------------------------ */
@@ -205,13 +243,55 @@ static void forget_kid(kid *k)
 }
 
 static void start_build(void);
+static void on_settle(uv_timer_t *t);
+
+static void failed(const kid *k, int64_t status, int sig)
+{
+    if (!k->killed)
+        fprintf(stderr, "reload: the new code failed (%s %d); still running the old code\n",
+                sig ? "signal" : "exit status", sig ? sig : (int)status);
+}
+
+/* A handover is over (the new code live, or the old one resumed): a save
+ * that came meanwhile is rebuilt now. */
+static void handover_done(void)
+{
+    R.in_handover = 0;
+    uv_timer_stop(&R.deadline);
+    if (R.pending && !R.building) {
+        R.pending = 0;
+        start_build();
+    }
+}
 
 static void on_exit_kid(uv_process_t *p, int64_t status, int sig)
 {
     kid *k = p->data;
     k->exited = 1;
-    if (k == R.current && k->stopping && !sig && status == 0)
-        return; /* its "stopped P" may still be in the socket */
+    if (k == R.held) {
+        R.held = NULL; /* told to exit: the new code is live */
+        forget_kid(k);
+        return;
+    }
+    if (k == R.current && k->promoted && !k->live && (R.held || R.self_held)) {
+        /* The new code failed between "go P" and its live moment: it has
+         * processed nothing live, the old instance takes over again at P.
+         * (Were the old one gone too, the session ends below.) */
+        failed(k, status, sig);
+        R.sh->reloads--;
+        if (R.held) {
+            R.current = R.held;
+            R.held = NULL;
+            send_line(R.current, "resume\n");
+            R.current->stopping = 0;
+            handover_done();
+        } else {
+            R.current = NULL;
+            R.self_held = 0; /* coord_hook resumes this process's run */
+        }
+        forget_kid(k);
+        return;
+    }
     if (k == R.current) {
         /* The instance running the code ended: so does the session. */
         if (R.building && !R.building->exited)
@@ -222,11 +302,24 @@ static void on_exit_kid(uv_process_t *p, int64_t status, int sig)
         _exit(sig ? 128 + sig : (int)status);
     }
     if (k == R.building) {
+        int64_t size, mtime;
         R.building = NULL;
-        if (!k->killed)
-            fprintf(stderr, "reload: the new code failed (%s %d); still running the old code\n",
-                    sig ? "signal" : "exit status", sig ? sig : (int)status);
-        if (R.pending) {
+        file_stamp(R.changed, &size, &mtime);
+        if (!sig && (status == EXIT_TORN || size != R.last_size || mtime != R.last_mtime)) {
+            /* Saved again while the new code read it (its error, if any,
+             * may be of a half-written text): the later save is rebuilt. */
+            fprintf(stderr, "reload: %s changed while the new code read it\n", base(R.changed));
+            R.pending = 0;
+            R.last_size = R.last_mtime = -1;
+            R.settle_on = 1;
+            uv_timer_start(&R.settle, on_settle, SETTLE_MS, 0);
+            forget_kid(k);
+            return;
+        }
+        failed(k, status, sig);
+        /* After "ready": the old instance stopping at P is resumed when
+         * it has stopped (no one to promote). */
+        if (R.pending && !R.in_handover) {
             R.pending = 0;
             start_build();
         }
@@ -242,10 +335,31 @@ static void on_ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof k->buf - 1 - k->blen;
 }
 
+/* The old instance did not reach P in time: the new one is killed, the old
+ * one goes on (what it forwarded meanwhile it takes back from the journal). */
+static void on_deadline(uv_timer_t *t)
+{
+    (void)t;
+    if (!R.in_handover || !R.building || R.building->killed)
+        return;
+    fprintf(stderr, "reload: the old code did not reach the handover point within %d s (a callback that "
+                    "sleeps holds its stream's lines); still running the old code\n", DRAIN_DEADLINE_MS / 1000);
+    R.building->killed = 1;
+    uv_process_kill(&R.building->proc, SIGKILL);
+    if (!R.current) {
+        R.abort = 1; /* coord_hook, at this process's next item */
+    } else {
+        send_line(R.current, "resume\n");
+        R.current->stopping = 0;
+        handover_done();
+    }
+}
+
 /* A follower caught up: the running instance stops at P. */
 static void handle_ready(void)
 {
     R.in_handover = 1;
+    uv_timer_start(&R.deadline, on_deadline, DRAIN_DEADLINE_MS, 0);
     if (!R.current) {
         R.handover = 1; /* this process: at its next item (coord_hook) */
     } else {
@@ -254,22 +368,31 @@ static void handle_ready(void)
     }
 }
 
+/* The old instance stopped at P (held until the new one is live). */
 static void promote(int64_t P)
 {
     char msg[64];
-    kid *old = R.current;
     snprintf(msg, sizeof msg, "go %lld\n", (long long)P);
+    uv_timer_stop(&R.deadline);
     R.sh->reloads++;
     send_line(R.building, msg);
+    R.held = R.current;
     R.current = R.building;
+    R.current->promoted = 1;
     R.building = NULL;
-    R.in_handover = 0;
-    if (old && old->exited)
-        forget_kid(old); /* else when it exits, after "stopped" */
-    if (R.pending) {
-        R.pending = 0;
-        start_build();
+}
+
+/* The new code reached its live moment: the old instance ends. */
+static void went_live(kid *k)
+{
+    k->live = 1;
+    if (R.held) {
+        send_line(R.held, "exit\n");
+    } else {
+        R.self_held = 0;
+        R.handed = 1;
     }
+    handover_done();
 }
 
 static void on_ctl_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
@@ -288,8 +411,15 @@ static void on_ctl_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         *nl = '\0';
         if (strcmp(k->buf, "ready") == 0 && k == R.building)
             handle_ready();
-        else if (strncmp(k->buf, "stopped ", 8) == 0 && k == R.current && R.building)
+        else if (strncmp(k->buf, "stopped ", 8) == 0 && k == R.current && R.building && !R.building->killed)
             promote(strtoll(k->buf + 8, NULL, 10));
+        else if (strncmp(k->buf, "stopped ", 8) == 0 && k == R.current) {
+            /* The new code failed after "ready": no handover. */
+            send_line(k, "resume\n");
+            k->stopping = 0;
+            handover_done();
+        } else if (strcmp(k->buf, "live") == 0 && k == R.current && k->promoted)
+            went_live(k);
         k->blen -= (size_t)(nl + 1 - k->buf);
         memmove(k->buf, nl + 1, k->blen + 1);
     }
@@ -303,7 +433,7 @@ static void start_build(void)
     uv_process_options_t o;
     uv_stdio_container_t st[8];
     int sv[2], rc, nenv = 0;
-    char t0[64], n[64], **env;
+    char t0[64], n[64], stamp[4300], **env;
     kid *k;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
         fprintf(stderr, "reload: cannot rebuild (%s)\n", strerror(errno));
@@ -312,7 +442,7 @@ static void start_build(void)
     k = calloc(1, sizeof *k);
     while (environ[nenv])
         nenv++;
-    env = calloc((size_t)nenv + 4, sizeof *env);
+    env = calloc((size_t)nenv + 5, sizeof *env);
     if (!k || !env) {
         free(k);
         free(env);
@@ -323,8 +453,11 @@ static void start_build(void)
     memcpy(env, environ, (size_t)nenv * sizeof *env);
     snprintf(t0, sizeof t0, "ASP_RELOAD_T0=%lld", (long long)R.save_t0);
     snprintf(n, sizeof n, "ASP_RELOAD_CHILD=%d", R.sh->reloads + 1);
+    snprintf(stamp, sizeof stamp, "ASP_RELOAD_STAMP=%lld %lld %s", (long long)R.last_size,
+             (long long)R.last_mtime, R.changed);
     env[nenv] = t0;
     env[nenv + 1] = n;
+    env[nenv + 2] = stamp;
     memset(&o, 0, sizeof o);
     memset(st, 0, sizeof st);
     for (int i = 0; i < 8; i++)
@@ -376,7 +509,8 @@ static void on_settle(uv_timer_t *t)
     }
     R.deleted = 0;
     /* Stable: the same size and time on two looks SETTLE_MS apart (an
-     * editor's truncate-then-write, or a write in several pieces). */
+     * editor's truncate-then-write, or a write in several pieces). An
+     * empty file is one being written: its next write is a save. */
     if ((int64_t)st.st_size != R.last_size || (int64_t)st.st_mtim.tv_nsec + (int64_t)st.st_mtim.tv_sec * 1000000000 != R.last_mtime) {
         R.last_size = (int64_t)st.st_size;
         R.last_mtime = (int64_t)st.st_mtim.tv_nsec + (int64_t)st.st_mtim.tv_sec * 1000000000;
@@ -384,8 +518,16 @@ static void on_settle(uv_timer_t *t)
         uv_timer_start(&R.settle, on_settle, SETTLE_MS, 0);
         return;
     }
+    if (st.st_size == 0) {
+        if (!R.empty)
+            fprintf(stderr, "reload: %s is empty; still running the old code, waiting for it to be written\n",
+                    base(R.changed));
+        R.empty = 1;
+        return;
+    }
+    R.empty = 0;
     fprintf(stderr, "reload: %s changed; rebuilding …\n", base(R.changed));
-    if (R.building && R.in_handover) {
+    if (R.in_handover) {
         R.pending = 1; /* after this handover */
         return;
     }
@@ -476,25 +618,71 @@ static void forward_forever(asp_sched *s)
     }
 }
 
+/* This process, stopped at P, waits until the new code is live (then it
+ * only forwards) or failed (then its run goes on from P). */
+static void hold_self(asp_sched *s)
+{
+    R.self_held = 1;
+    while (R.self_held) {
+        uv_run(asp_sched_loop(s), UV_RUN_ONCE);
+        /* Ctrl-C or SIGTERM before the new code is live: it is stopped,
+         * and this run stops as a run does. */
+        if (asp_sched_interrupt_pending(s) && R.current && !R.current->exited && !R.current->killed) {
+            R.current->killed = 1;
+            uv_process_kill(&R.current->proc, SIGKILL);
+        }
+    }
+    if (R.handed)
+        forward_forever(s);
+}
+
+/* The run goes on from P, its live input taken from the journal. */
+static void resume_self(void)
+{
+    if (!R.self_following)
+        asp_journal_self_follow(R.P);
+    else
+        asp_journal_set_limit(INT64_MAX);
+    R.self_following = 1;
+    reopen_writers();
+    R.handover = R.draining = 0;
+    handover_done();
+}
+
 static int coord_hook(asp_sched *s, int idle)
 {
     if (!R.handover)
+        return R.self_following && idle ? asp_journal_replaying() : 0;
+    if (R.abort) {
+        R.abort = 0;
+        if (R.draining) {
+            resume_self();
+        } else {
+            R.handover = 0;
+            handover_done();
+        }
         return 0;
+    }
     if (!R.draining) {
         /* The handover point: every line journaled before P is in this
-         * process's queues; those after it go to the journal only. */
+         * process's queues (or, once resumed, taken from the journal up to
+         * P); those after it go to the journal only. */
         asp__source_forward_all();
         R.P = asp_journal_end_offset();
+        if (R.self_following)
+            asp_journal_set_limit(R.P);
         R.draining = 1;
     }
-    if (!idle && asp__source_all_drained() && R.building) {
-        R.handed = 1;
+    if (!idle && !(R.self_following && asp_journal_replaying()) && asp__source_all_drained()) {
         commit_writers();
         fflush(NULL);
-        promote(R.P);
-        forward_forever(s);
+        if (R.building) {
+            promote(R.P);
+            hold_self(s);
+        }
+        resume_self();
     }
-    return 0;
+    return R.self_following && idle ? asp_journal_replaying() : 0;
 }
 
 static int shared_setup(void)
@@ -530,6 +718,8 @@ int asp_reload_start(char **argv, int argc, int script)
     asp_journal_share(&R.sh->end, wake_follower);
     uv_timer_init(asp_sched_loop(s), &R.settle);
     uv_unref((uv_handle_t *)&R.settle);
+    uv_timer_init(asp_sched_loop(s), &R.deadline);
+    uv_unref((uv_handle_t *)&R.deadline);
     asp_reload_watch(argv[script]);
     if (R.nwatched == 0) {
         fprintf(stderr, "asp-lua: --reload: cannot watch %s\n", argv[script]);
@@ -559,6 +749,11 @@ static void on_ctl(uv_poll_t *p, int status, int events)
     (void)events;
     if (n > 0 && memmem(b, (size_t)n, "stop", 4))
         R.stop_asked = 1;
+    if (n > 0 && memmem(b, (size_t)n, "resume", 6) && (R.stop_asked || R.stopping)) {
+        /* The handover was given up before this instance reached P. */
+        R.stop_asked = R.stopping = 0;
+        asp_journal_set_limit(INT64_MAX);
+    }
     if (n == 0) {
         /* The coordinator is gone: so is the live input. */
         uv_poll_stop(p);
@@ -603,6 +798,37 @@ static void go_live_now(asp_sched *s)
             (double)(asp_time_wall() - R.t0) / 1e9, thousands(events - lines, e, sizeof e),
             thousands(lines, m, sizeof m));
     fflush(stderr);
+    if (write(FD_CTL, "live\n", 5) < 0)
+        _exit(1);
+}
+
+/* The old instance, stopped at P: "exit" once the new code is live, or
+ * "resume" when it failed before (this run goes on from P). */
+static void held(void)
+{
+    char b[64];
+    size_t k = 0;
+    while (k < sizeof b - 1) {
+        ssize_t n = read(FD_CTL, b + k, 1);
+        struct pollfd p = { .fd = FD_CTL, .events = POLLIN };
+        if (n < 0 && errno == EAGAIN) {
+            /* uv_poll made the socket non-blocking. */
+            poll(&p, 1, -1);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            _exit(1);
+        if (b[k++] == '\n')
+            break;
+    }
+    b[k] = '\0';
+    if (strcmp(b, "resume\n") != 0)
+        _exit(0);
+    R.stopping = R.stop_asked = 0;
+    asp_journal_set_limit(INT64_MAX);
+    reopen_writers();
 }
 
 static int child_hook(asp_sched *s, int idle)
@@ -629,9 +855,14 @@ static int child_hook(asp_sched *s, int idle)
             int64_t P = asp_journal_end_offset();
             R.stopping = 1;
             asp_journal_set_limit(P);
-            asp_journal_feed(INT64_MAX);
             R.t0 = P;
         }
+        /* asp_journal_replaying() first: it moves this process's view of
+         * the journal's end up to P (feeding on a stale view took nothing
+         * of the records just published, and they were lost: the old code
+         * stopped before them, the new one replayed them muted). */
+        while (R.stopping && asp_journal_replaying())
+            asp_journal_feed(INT64_MAX);
         if (R.stopping && asp__source_all_drained()) {
             char msg[64];
             snprintf(msg, sizeof msg, "stopped %lld\n", (long long)R.t0);
@@ -639,7 +870,7 @@ static int child_hook(asp_sched *s, int idle)
             fflush(NULL);
             if (write(FD_CTL, msg, strlen(msg)) < 0)
                 _exit(1);
-            _exit(0);
+            held();
         }
         return 0;
     }
@@ -649,6 +880,22 @@ static int child_hook(asp_sched *s, int idle)
     return asp_journal_replaying();
 }
 
+/* The file the coordinator saw stable is not that any more: saved again
+ * while this process read it. */
+int asp_reload_torn(void)
+{
+    long long size, mtime;
+    int64_t s, m;
+    int at = 0;
+    if (R.role != 2 || sscanf(R.stamp, "%lld %lld %n", &size, &mtime, &at) != 2 || at == 0)
+        return 0;
+    file_stamp(R.stamp + at, &s, &m);
+    if (s == size && m == mtime)
+        return 0;
+    fflush(NULL);
+    _exit(EXIT_TORN);
+}
+
 int asp_reload_child_init(void)
 {
     const char *c = getenv("ASP_RELOAD_CHILD"), *t0 = getenv("ASP_RELOAD_T0");
@@ -656,6 +903,8 @@ int asp_reload_child_init(void)
         return 0;
     R.role = 2;
     R.t0 = t0 ? strtoll(t0, NULL, 10) : asp_time_wall();
+    snprintf(R.stamp, sizeof R.stamp, "%s", getenv("ASP_RELOAD_STAMP") ? getenv("ASP_RELOAD_STAMP") : "");
+    unsetenv("ASP_RELOAD_STAMP");
     unsetenv("ASP_RELOAD_CHILD");
     unsetenv("ASP_RELOAD_T0");
     R.sh = mmap(NULL, sizeof *R.sh, PROT_READ | PROT_WRITE, MAP_SHARED, FD_SHARED, 0);
@@ -673,6 +922,7 @@ int asp_reload_child_init(void)
     asp_journal_follow(FD_JOURNAL, &R.sh->end);
     R.catching_up = 1;
     asp_sched_reload_hook = child_hook;
+    asp_reload_torn(); /* before the script is read */
     return 1;
 }
 
@@ -686,6 +936,7 @@ void asp_reload_close(void)
             for (int i = 0; i < R.ndirs; i++)
                 uv_close((uv_handle_t *)R.dirs[i], (uv_close_cb)free);
             uv_close((uv_handle_t *)&R.settle, NULL);
+            uv_close((uv_handle_t *)&R.deadline, NULL);
             if (R.building)
                 forget_kid(R.building);
             uv_run(asp_sched_loop(s), UV_RUN_NOWAIT);

@@ -40,6 +40,10 @@ int asp_reload_kept_fd(void);
 /* An asp.writer of this instance (on 1) or one closed (on 0): the
  * instance commits them when it stops at the handover. */
 void asp_reload_writer(void *w, int on);
+/* A follower, once its script and modules are read (at its run's start):
+ * exits quietly (status 75) when the saved file it was started for changed
+ * meanwhile (a half-written read); 0 otherwise. */
+int asp_reload_torn(void);
 /* A live source of a follower: fed by the journal, never opened. */
 int asp_reload_phantom(asp_live *l);
 /* ffi: end */

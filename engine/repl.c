@@ -12,6 +12,8 @@
  * scripts and tests share them; this file parses lines and calls them.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 #include "asp_ffi.h"
 #include "checkpoint.h"
 #include "engine.h"
+#include "journal.h"
 #include "repl.h"
 #include "sched.h"
 
@@ -252,6 +255,69 @@ static void run_script(lua_State *L, const char *script)
     report(L, status);
 }
 
+/* -- .reload ------------------------------------------------------------------ */
+
+#define RELOAD_ENV "ASP_REPL_RELOAD"
+
+int asp_repl_reload(int64_t at)
+{
+    static char buf[65536];
+    char *argv[1024], env[64];
+    int fd = asp_journal_fd(), argc = 0, cmd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    ssize_t n = cmd < 0 ? -1 : read(cmd, buf, sizeof buf - 1);
+    if (cmd >= 0)
+        close(cmd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    /* The same command line: options, -e chunks, the script and its
+     * arguments, NUL-separated. */
+    for (char *p = buf; p < buf + n && argc < 1023; p += strlen(p) + 1)
+        argv[argc++] = p;
+    argv[argc] = NULL;
+    snprintf(env, sizeof env, "%d %" PRId64, fd, at);
+    if (setenv(RELOAD_ENV, env, 1) != 0)
+        return -1;
+    /* The journal goes to the new process; nothing else does (the live
+     * sources' descriptors and the checkpoints' pipes close on exec). */
+    if (fd >= 0)
+        fcntl(fd, F_SETFD, 0);
+    asp_checkpoint_end();
+    fflush(NULL);
+    execv("/proc/self/exe", argv);
+    {
+        int e = errno;
+        if (fd >= 0)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+        unsetenv(RELOAD_ENV);
+        errno = e;
+    }
+    return -1;
+}
+
+/* The process a .reload started: the session's journal replaces the fresh
+ * one, and the run goes on to the old process's clock. */
+static void reloaded(lua_State *L, const char *how)
+{
+    int fd = -1, base = lua_gettop(L);
+    int64_t at = -1;
+    if (sscanf(how, "%d %" SCNd64, &fd, &at) != 2)
+        return;
+    if (fd >= 0 && asp_journal_adopt(fd) == 0)
+        asp_journal_resumed();
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "asp.debug");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "reloaded");
+    lua_replace(L, -2);
+    lua_pushfstring(L, "%s", strchr(how, ' ') + 1); /* int64 nanoseconds, as text */
+    if (lua_pcall(L, 1, LUA_MULTRET, 0) != 0)
+        report(L, 1);
+    else
+        print_results(L, base);
+    lua_settop(L, base);
+}
+
 int asp_repl_is_terminal(void)
 {
     return isatty(STDIN_FILENO);
@@ -278,6 +344,7 @@ int asp_repl_run(lua_State *L, const char *script)
     char *chunk = NULL;
     size_t chunk_len = 0;
     int generation = 0;
+    char *reload;
 
     repl_L = L;
     /* A session: checkpoints are processes of it (see checkpoint.h). */
@@ -301,10 +368,16 @@ int asp_repl_run(lua_State *L, const char *script)
     el_set(el, EL_BIND, "^C", "asp-cancel", NULL);
     el_source(el, NULL);
 
-    printf("asp-lua %s REPL: Lua with the asp module; .help lists the commands\n", ASP_VERSION);
+    reload = getenv(RELOAD_ENV) ? strdup(getenv(RELOAD_ENV)) : NULL;
+    unsetenv(RELOAD_ENV);
+    if (!reload)
+        printf("asp-lua %s REPL: Lua with the asp module; .help lists the commands\n", ASP_VERSION);
     fflush(stdout);
     if (script)
         run_script(L, script);
+    if (reload)
+        reloaded(L, reload);
+    free(reload);
 
     for (;;) {
         int count = 0, status;

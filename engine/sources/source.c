@@ -45,10 +45,22 @@ void asp__source_notify(asp_live *l, int64_t due)
     }
 }
 
+/* --reload: once this process has handed its Lua run over, its sources
+ * only journal what they read (the new instance's live input); if the run
+ * is resumed, its input comes from the journal (`taking`), the source's end
+ * too, after the lines before it. */
+static int forward_only, taking;
+
 void asp__source_end(asp_live *l)
 {
     if (l->ended)
         return;
+    if (forward_only && !taking) {
+        if (!l->end_forwarded)
+            asp_journal_end(l->number, asp_time_wall(), l->end_status);
+        l->end_forwarded = 1;
+        return;
+    }
     l->ended = 1;
     asp_journal_end(l->number, asp_time_wall(), l->end_status);
     if (l->counted) {
@@ -98,9 +110,6 @@ static int32_t jsrc(const asp_live *l, const asp_conn *c, uint32_t flag)
     return (int32_t)(flag | ((c ? c->id & JID_MASK : 0u) << 16) | ((uint32_t)l->number & 0xffffu));
 }
 
-/* --reload: once this process has handed its Lua run over, its sources
- * only journal what they read (the new instance's live input). */
-static int forward_only;
 static int64_t replayed_lines;
 
 static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
@@ -111,7 +120,7 @@ static int push_line(asp_live *l, const char *data, size_t len, int64_t arrival)
     /* In a REPL session every line is journaled as it arrives, so that time
      * travel into this live period can give it back (journal.h). */
     asp_journal_line(jsrc(l, l->cur, 0), arrival, data, len);
-    if (forward_only)
+    if (forward_only && !taking)
         return 0;
     if (l->qtail + LINE_HEADER + len > l->qcap) {
         if (l->qhead > 0) {
@@ -572,6 +581,17 @@ static void replay_line(int32_t source, int64_t arrival, const char *data, size_
     if (!l || l->closing)
         return;
     l->cur = NULL;
+    if (forward_only) {
+        /* The resumed instance of a --reload session takes its own input
+         * back: its connections and files are live, only whole lines
+         * count. */
+        if (!(u & (JPOS | JPART))) {
+            taking = 1;
+            push_line(l, data, len, arrival);
+            taking = 0;
+        }
+        return;
+    }
     if (u & JPOS) {
         if (l->kind && l->kind->replay_pos)
             l->kind->replay_pos(l, data, len);
@@ -633,6 +653,12 @@ static void replay_end(int32_t source, int32_t status)
     asp_live *l = source >= 0 && source < sources_made ? sources[source] : NULL;
     if (!l || l->closing)
         return;
+    if (forward_only) {
+        taking = 1;
+        asp__source_end(l);
+        taking = 0;
+        return;
+    }
     if (l->kind && l->kind->replay_end)
         l->kind->replay_end(l, status);
     asp__source_end(l);

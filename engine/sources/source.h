@@ -145,6 +145,7 @@ struct asp_live {
     int32_t item, fail_item;
     uint32_t order;
     int armed, begun, counted, ended, failed, paused, closing;
+    int end_forwarded;   /* --reload: its end journaled, for the run to take from there */
     int held;            /* not reading: the journal replays its input */
     int handles;         /* open libuv handles: freed when it drops to 0 while closing */
     char err[512];

@@ -510,6 +510,43 @@ function D.back(t)
   error("asp.debug.back: no checkpoint at or before that point could be resumed; the session stays where it is", 2)
 end
 
+-- -- .reload --------------------------------------------------------------------------
+
+-- Re-runs the edited script in a fresh process (a new Lua state, the same
+-- command line) from the start to the current virtual time, the session's
+-- journal included, and pauses there. The checkpoints are of the old code:
+-- they end. A script that does not compile leaves the session as it is.
+function D.reload()
+  if C.asp_checkpoint_enabled() == 0 then
+    error("asp.debug.reload: needs the REPL session (asp-lua -i script.lua)", 2)
+  end
+  local script = arg and arg[0]
+  if type(script) ~= "string" or script == "" or script == "-" then
+    error("asp.debug.reload: no script to reload (asp-lua -i script.lua)", 2)
+  end
+  local ok, err = loadfile(script)
+  if not ok then error("asp.debug.reload: " .. tostring(err) .. "; the session stays as it is", 2) end
+  local at = -1
+  if sched.is_running() then
+    if items() > 0 then at = C.asp_sched_now(S) end
+  elseif last_ns then
+    at = last_ns
+  end
+  C.asp_repl_reload(at)
+  pcall(ffi.cdef, "char *strerror(int errnum);")
+  error("asp.debug.reload: cannot start asp-lua again (" .. ffi.string(ffi.C.strerror(ffi.errno())) .. ")", 2)
+end
+
+-- In the process a .reload started, once the script ran (paused at its
+-- start): on to the old process's clock (at: nanoseconds as text, or "-1").
+function D.reloaded(at)
+  local ns = loadstring("return " .. at .. "LL")()
+  if ns < 0 then return nil end
+  local r = command("until", { until_ns = ns })
+  r.text = "reloaded: " .. r.text
+  return r
+end
+
 -- -- Inspecting ----------------------------------------------------------------------
 
 function D.where()
@@ -626,6 +663,7 @@ Commands (each is also asp.debug.<name>):
   .watch [expr|off]   print each change of expr with the virtual time; list; clear
   .checkpoints        the checkpoints time travel can go back to
   .keep [name]        copy global `name` into kept.name, which survives .back
+  .reload             re-run the edited script from the start to the clock, and pause
   .help               this text
 Any other line is Lua, run in the script's global environment (=expr prints).]]
 
@@ -712,7 +750,7 @@ end
 local COMMANDS = {
   step = D.step, next = D.next, ["until"] = D.until_, continue = D.continue, back = D.back,
   where = D.where, queue = D.queue, ["break"] = D.break_, watch = D.watch,
-  checkpoints = D.checkpoints, help = D.help, keep = D.keep,
+  checkpoints = D.checkpoints, help = D.help, keep = D.keep, reload = D.reload,
   s = D.step, n = D.next, c = D.continue, w = D.where, q = D.queue, b = D.back,
 }
 

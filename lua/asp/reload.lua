@@ -18,6 +18,8 @@ end
 -- -- print and io.write are muted during a rebuild --------------------------------
 
 if role == 2 then
+  -- The text read must be the one the coordinator saw stable.
+  sched.run_starts[#sched.run_starts + 1] = function() C.asp_reload_torn() end
   local real_print, real_write, stdout = print, io.write, io.stdout
   print = function(...)
     if C.asp_reload_replaying() ~= 0 then return end

@@ -1,7 +1,7 @@
 -- asp-lua --reload (docs/reload.md), issue #18's remaining cases: asp.keep /
--- asp.kept across a reload, a script deleted while watched, two saves in
--- quick succession, writers at the handover, an error of the new code
--- after "go P".
+-- asp.kept across a reload, a script deleted while watched, a
+-- truncate-then-write save, two saves in quick succession, writers at the
+-- handover. (An error of the new code after "go P": reload_error_spec.)
 local h = require("helpers")
 local q = h.shell_quote
 
@@ -133,6 +133,71 @@ describe("asp-lua --reload, more", function()
     local e = s.e()
     assert.equal(1, count(e, "was deleted"), e)
     assert.falsy(e:find("failed", 1, true), e)
+    s.remove()
+  end)
+
+  it("a truncate-then-write save: the empty file is waited for, the written text is rebuilt once", function()
+    local s = session(strat("v1"))
+    s.send(1)
+    s.wait_out("v1 1 1\n")
+    assert(io.open(s.script, "w")):close() -- the editor truncated it, and writes later
+    s.wait_err("reload: strat%.lua is empty; still running the old code, waiting for it to be written", 1)
+    s.send(2)
+    s.wait_out("v1 2 2\n", "v1 still running")
+    s.save(strat("v2"))
+    s.wait_err("now running the new code", 1, "the written text")
+    s.send(3)
+    s.wait_out("v2 3 3\n", "v2 running")
+    assert.equal(0, s.finish(), s.e())
+    local e = s.e()
+    assert.equal(1, count(e, "changed; rebuilding"), e)
+    assert.falsy(e:find("failed", 1, true), e)
+    assert.truthy(e:find("reloads: 1", 1, true), e)
+    s.remove()
+  end)
+
+  it("an old code that does not reach the handover point in time: the handover is given up, it goes on", function()
+    -- On "hold" (the n-th) the live code's callback sleeps until the test
+    -- says go: its later lines wait behind it, so it cannot stop at P.
+    -- A rebuild replays the holds without waiting.
+    local HOLD = [[
+  if line == "hold" then
+    holds = holds + 1
+    while not asp.replaying() and not io.open(arg[1] .. ".go" .. holds) do asp.sleep(0.02) end
+    return
+  end
+]]
+    local function v(name) return strat(name, HOLD, "local holds = 0\n") end
+    local s = session(v("v1"))
+    -- The coordinator runs v1, then a follower runs v3.
+    local k, n = 0, 0
+    for round, names in ipairs({ { "v1", "v2", "v3" }, { "v3", "v4", "v5" } }) do
+      local old, given_up, next_ = names[1], names[2], names[3]
+      k, n = k + 1, n + 1
+      s.send(k)
+      s.wait_out(("%s %d %d\n"):format(old, k, n), old .. " running")
+      s.send("hold")
+      n = n + 1
+      k, n = k + 1, n + 1
+      s.send(k)
+      s.save(v(given_up))
+      s.wait_err("reload: the old code did not reach the handover point within %d s", round, "the deadline")
+      assert(io.open(s.port .. ".go" .. round, "w")):close()
+      s.wait_out(("%s %d %d\n"):format(old, k, n), old .. " going on")
+      k, n = k + 1, n + 1
+      s.send(k)
+      s.wait_out(("%s %d %d\n"):format(old, k, n), old .. " live after the handover was given up")
+      s.save(v(next_))
+      s.wait_err("now running the new code", round, "the next save")
+      k, n = k + 1, n + 1
+      s.send(k)
+      s.wait_out(("%s %d %d\n"):format(next_, k, n), next_ .. " running")
+    end
+    assert.equal(0, s.finish(), s.e())
+    local e, o = s.e(), s.o()
+    assert.falsy(e:find("failed", 1, true), e)
+    assert.truthy(e:find("reloads: 2", 1, true), e)
+    assert.equal("v1 1 1\nv1 2 3\nv1 3 4\nv3 4 5\nv3 5 6\nv3 6 8\nv3 7 9\nv5 8 10\n", o)
     s.remove()
   end)
 
