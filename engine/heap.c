@@ -13,14 +13,16 @@ static int entry_less(const asp_heap_entry *a, const asp_heap_entry *b)
 }
 
 /*
- * The same without branches, for the tournament between siblings in
- * sift_down: which of two children is smaller is a coin toss that the
- * branch predictor gets wrong half the time, and flags and a select cost
- * less than a misprediction (round 5, interleaved medians: streams.lua 64
- * x1.18, 10,000 streams x1.10, the call_later mix x0.98, for ~8% more
- * instructions). The other comparisons (stop here? climb?) are predictable
- * and keep their branches: made branchless too, they cost the call_later
- * mix, whose calls refill the top, 5-7%.
+ * The same written with bitwise operators, for the sibling tournament of a
+ * merge's sift (sift_down_merge). GCC compiles it to a different branch
+ * layout (the equal-due test first, then the due test), which a K-way
+ * merge's periodic pattern of smaller children predicts much better than
+ * entry_less's: round 5, streams.lua 64 x1.18, 10,000 streams x1.10
+ * (interleaved medians). It is not branchless (round 7 made it so: a
+ * select through a mask, 64 streams x0.69, the select's data dependency
+ * holds up the next level's loads). Used only for stream events: on the
+ * call_later mix's sifts (calls and wake-ups, a heap filled in due order)
+ * it cost 5-10 % against entry_less.
  */
 static inline int entry_less_nb(const asp_heap_entry *a, const asp_heap_entry *b)
 {
@@ -57,7 +59,7 @@ static void sift_up(asp_heap *h, int32_t index)
  * one comparison per level of the way down, at the price of a few on the
  * way up when its place is higher.
  */
-static void sift_down(asp_heap *h, int32_t index)
+static inline __attribute__((always_inline)) void sift_down_with(asp_heap *h, int32_t index, int merge)
 {
     asp_heap_entry e = h->entries[index];
     asp_heap_entry *entries = h->entries;
@@ -68,10 +70,18 @@ static void sift_down(asp_heap *h, int32_t index)
             /* All children present (the common case): a fixed tournament,
              * which the compiler unrolls, instead of a loop with a bound. */
 #if ASP_HEAP_ARITY == 4
-            int32_t b1 = entry_less_nb(&entries[first + 1], &entries[first]) ? first + 1 : first;
-            int32_t b2 = entry_less_nb(&entries[first + 3], &entries[first + 2]) ? first + 3 : first + 2;
-            best = entry_less_nb(&entries[b2], &entries[b1]) ? b2 : b1;
+            int32_t b1, b2;
+            if (merge) {
+                b1 = entry_less_nb(&entries[first + 1], &entries[first]) ? first + 1 : first;
+                b2 = entry_less_nb(&entries[first + 3], &entries[first + 2]) ? first + 3 : first + 2;
+                best = entry_less_nb(&entries[b2], &entries[b1]) ? b2 : b1;
+            } else {
+                b1 = entry_less(&entries[first + 1], &entries[first]) ? first + 1 : first;
+                b2 = entry_less(&entries[first + 3], &entries[first + 2]) ? first + 3 : first + 2;
+                best = entry_less(&entries[b2], &entries[b1]) ? b2 : b1;
+            }
 #else
+            (void)merge;
             for (int32_t c = first + 1; c < end; c++)
                 if (entry_less(&entries[c], &entries[best]))
                     best = c;
@@ -98,6 +108,18 @@ static void sift_down(asp_heap *h, int32_t index)
         index = parent;
     }
     place(h, index, e);
+}
+
+/* Every sift but a merge's: calls, wake-ups, removals, the settle of a take. */
+static void sift_down(asp_heap *h, int32_t index)
+{
+    sift_down_with(h, index, 0);
+}
+
+/* A stream event pushed into the taken root: the K-way merge's sift. */
+static void sift_down_merge(asp_heap *h, int32_t index)
+{
+    sift_down_with(h, index, 1);
 }
 
 /* Finishes the removal that asp_heap_take left: the last entry fills the dead root. */
@@ -178,7 +200,8 @@ void asp_heap_release(asp_heap *h, int32_t id)
     h->free_head = id;
 }
 
-int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order)
+static inline __attribute__((always_inline)) int push_with(asp_heap *h, int32_t id, int64_t due,
+                                                           uint64_t order, int merge)
 {
     asp_heap_entry e = { due, order, id };
     int32_t index = h->pos[id];
@@ -187,8 +210,12 @@ int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order)
             /* The dead root slot is free: one sift down does both jobs. */
             h->held = 0;
             place(h, 0, e);
-            if (++h->count > 1) /* alone (one stream's replay), it is in place */
-                sift_down(h, 0);
+            if (++h->count > 1) { /* alone (one stream's replay), it is in place */
+                if (merge)
+                    sift_down_merge(h, 0);
+                else
+                    sift_down(h, 0);
+            }
             return 0;
         }
         settle(h);
@@ -219,6 +246,16 @@ int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order)
     place(h, index, e);
     sift_up(h, index);
     return 0;
+}
+
+int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order)
+{
+    return push_with(h, id, due, order, 0);
+}
+
+int asp_heap_push_merge(asp_heap *h, int32_t id, int64_t due, uint64_t order)
+{
+    return push_with(h, id, due, order, 1);
 }
 
 int asp_heap_remove(asp_heap *h, int32_t id)

@@ -66,6 +66,12 @@ void asp_heap_release(asp_heap *h, int32_t id);
  * its new key. Returns 0, or -1 when memory runs out (nothing changed).
  */
 int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order);
+/*
+ * asp_heap_push for the next key of one of K merged sequences (a stream's
+ * next event, pushed after its previous one was taken): the same result,
+ * with the sift tuned for a merge's pattern (heap.c, entry_less_nb).
+ */
+int asp_heap_push_merge(asp_heap *h, int32_t id, int64_t due, uint64_t order);
 /* Removes id from the queue; returns 1 if it was queued, 0 otherwise. */
 int asp_heap_remove(asp_heap *h, int32_t id);
 /* Removes and returns the minimum; the heap must not be empty. */

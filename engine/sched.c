@@ -265,7 +265,7 @@ void asp_sched_release(asp_sched *s, int32_t id)
 
 int asp_sched_push_event(asp_sched *s, int32_t id, int64_t due, uint32_t stream_order)
 {
-    return asp_heap_push(&s->heap, id, due, stream_order);
+    return asp_heap_push_merge(&s->heap, id, due, stream_order);
 }
 
 int asp_sched_push(asp_sched *s, int32_t id, int64_t due)
