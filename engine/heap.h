@@ -22,6 +22,13 @@
  * Sifting down is bottom-up: the hole follows the smallest children to a
  * leaf and the entry climbs back from there, since a stream's next event
  * usually belongs near the leaves (one comparison less per level).
+ *
+ * Stream events (asp_heap_push_event) are kept in a heap of their own, of
+ * 16-byte slots without a position index (an event is only ever taken at
+ * the top), and the minimum is the smaller of the two roots. The K-way merge
+ * then moves fewer bytes and writes no positions, and the general heap (calls,
+ * wake-ups, ticks) is not sifted for every stream event: round 7, 10,000
+ * streams x1.11, the call_later mix x1.12 (docs/performance.md).
  */
 #ifndef ASP_HEAP_H
 #define ASP_HEAP_H
@@ -40,17 +47,34 @@ typedef struct asp_heap_entry {
     int32_t id;
 } asp_heap_entry;
 
+/* A slot of the event heap: 16 bytes, so that the four children of a slot
+ * fill one cache line (the array is placed so that they start one). */
+typedef struct asp_heap_event {
+    int64_t due;
+    uint32_t order;
+    int32_t id;
+} asp_heap_event;
+
+/* pos[id] of an id queued in the event heap (whose slots have no index). */
+#define ASP_HEAP_IN_EVENTS (-2)
+
 typedef struct asp_heap {
-    asp_heap_entry *entries; /* the heap proper, entries[0] is the minimum
-                                (when held, entries[0] is dead and the
-                                count live entries are entries[1..count]) */
-    int32_t *pos;            /* pos[id]: index in entries, or -1 when not queued */
+    asp_heap_entry *entries; /* the general heap, entries[0] its minimum */
+    asp_heap_event *events;  /* the event heap, events[0] its minimum */
+    void *events_block;      /* the allocation events points into */
+    int32_t *pos;            /* pos[id]: index in entries, ASP_HEAP_IN_EVENTS, or -1 when not queued */
     int32_t *next_free;      /* free list of ids, threaded through this array */
-    int32_t count;           /* items queued */
+    int32_t count;           /* items queued, in both heaps */
+    int32_t n_entries;       /* of which in entries */
+    int32_t n_events;        /* and in events */
     int32_t capacity;        /* size of entries */
+    int32_t ev_capacity;     /* size of events */
     int32_t ids;             /* size of pos and next_free */
     int32_t free_head;       /* first free id, or -1 */
-    int32_t held;            /* 1 after asp_heap_take, until the next operation */
+    int32_t held;            /* after asp_heap_take, until the next operation: the
+                                root of entries (1) or of events (2) is dead, and
+                                that heap's live slots are 1..n (see settle) */
+    asp_heap_entry top;      /* asp_heap_top's answer when the minimum is an event */
 } asp_heap;
 
 void asp_heap_init(asp_heap *h);
@@ -67,11 +91,11 @@ void asp_heap_release(asp_heap *h, int32_t id);
  */
 int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order);
 /*
- * asp_heap_push for the next key of one of K merged sequences (a stream's
- * next event, pushed after its previous one was taken): the same result,
- * with the sift tuned for a merge's pattern (heap.c, entry_less_nb).
+ * Queues a stream event: the same as asp_heap_push with a 32-bit order, in
+ * the event heap. A stream's next event is pushed after its previous one
+ * was taken, so this is the K-way merge's "replace the top".
  */
-int asp_heap_push_merge(asp_heap *h, int32_t id, int64_t due, uint64_t order);
+int asp_heap_push_event(asp_heap *h, int32_t id, int64_t due, uint32_t order);
 /* Removes id from the queue; returns 1 if it was queued, 0 otherwise. */
 int asp_heap_remove(asp_heap *h, int32_t id);
 /* Removes and returns the minimum; the heap must not be empty. */
@@ -81,16 +105,38 @@ asp_heap_entry asp_heap_pop(asp_heap *h);
  * to the next operation, which a push of an unqueued id does for free.
  */
 asp_heap_entry asp_heap_take(asp_heap *h);
-/*
- * asp_heap_take for a heap that is not held and not empty (the scheduler's
- * fast path, inline: no call, no settle).
- */
-static inline asp_heap_entry asp_heap_take_settled(asp_heap *h)
+/* For a heap that is not held and not empty: whether its minimum is an event. */
+static inline int asp_heap_min_is_event(const asp_heap *h)
 {
-    asp_heap_entry top = h->entries[0];
+    if (h->n_events == 0)
+        return 0;
+    if (h->n_entries == 0)
+        return 1;
+    return h->events[0].due < h->entries[0].due ||
+           (h->events[0].due == h->entries[0].due && h->events[0].order < h->entries[0].order);
+}
+
+/*
+ * asp_heap_take for a heap that is not held and not empty, whose minimum
+ * is (event 1) or is not (0) an event (the scheduler's fast path, inline:
+ * no call, no settle).
+ */
+static inline asp_heap_entry asp_heap_take_settled(asp_heap *h, int event)
+{
+    asp_heap_entry top;
+    if (event) {
+        top.due = h->events[0].due;
+        top.order = h->events[0].order;
+        top.id = h->events[0].id;
+        h->n_events--;
+        h->held = 2;
+    } else {
+        top = h->entries[0];
+        h->n_entries--;
+        h->held = 1;
+    }
     h->pos[top.id] = -1;
     h->count--;
-    h->held = 1;
     return top;
 }
 
@@ -99,8 +145,11 @@ const asp_heap_entry *asp_heap_top(asp_heap *h);
 
 static inline int asp_heap_queued(const asp_heap *h, int32_t id)
 {
-    return id >= 0 && id < h->ids && h->pos[id] >= 0;
+    return id >= 0 && id < h->ids && h->pos[id] != -1;
 }
+
+/* Copies the queued items (both heaps, in no order) into out[count]. */
+void asp_heap_snapshot(const asp_heap *h, asp_heap_entry *out);
 
 /* Drops every queued item (their ids stay allocated). */
 void asp_heap_clear(asp_heap *h);

@@ -265,7 +265,7 @@ void asp_sched_release(asp_sched *s, int32_t id)
 
 int asp_sched_push_event(asp_sched *s, int32_t id, int64_t due, uint32_t stream_order)
 {
-    return asp_heap_push_merge(&s->heap, id, due, stream_order);
+    return asp_heap_push_event(&s->heap, id, due, stream_order);
 }
 
 int asp_sched_push(asp_sched *s, int32_t id, int64_t due)
@@ -321,7 +321,7 @@ int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t 
     copy = malloc((size_t)n * sizeof *copy);
     if (!copy)
         return -1;
-    memcpy(copy, s->heap.entries, (size_t)n * sizeof *copy);
+    asp_heap_snapshot(&s->heap, copy);
     qsort(copy, (size_t)n, sizeof *copy, entry_cmp);
     for (int32_t i = 0; i < k; i++) {
         ids[i] = copy[i].id;
@@ -418,6 +418,14 @@ static int32_t take(asp_sched *s, asp_heap_entry e)
 
 int (*asp_sched_reload_hook)(asp_sched *s, int idle);
 
+/* For asp_sched_next's fast path: the top item (due, id) runs now, as the
+ * loop's first pass would decide. */
+static inline int due_now(const asp_sched *s, int64_t due, int32_t id)
+{
+    return due <= s->pause_after && due <= s->end_ns &&
+           (s->backtest || (due <= s->wall_seen && (s->is_live || id >= s->live_ids_n || !s->live_ids[id])));
+}
+
 int32_t asp_sched_next(asp_sched *s)
 {
     asp_heap *h = &s->heap;
@@ -429,12 +437,12 @@ int32_t asp_sched_next(asp_sched *s)
      */
     if (!s->interrupted && s->budget != 0 && !h->held && h->count > 0 && !asp_sched_reload_hook &&
         !(asp_journal_on() && asp_journal_replaying())) {
-        const asp_heap_entry *top = &h->entries[0];
-        int64_t due = top->due;
-        if (due <= s->pause_after && due <= s->end_ns &&
-            (s->backtest || (due <= s->wall_seen && (s->is_live || top->id >= s->live_ids_n ||
-                                                     !s->live_ids[top->id]))))
-            return take(s, asp_heap_take_settled(h));
+        if (asp_heap_min_is_event(h)) {
+            if (due_now(s, h->events[0].due, h->events[0].id))
+                return take(s, asp_heap_take_settled(h, 1));
+        } else if (due_now(s, h->entries[0].due, h->entries[0].id)) {
+            return take(s, asp_heap_take_settled(h, 0));
+        }
     }
     for (;;) {
         const asp_heap_entry *top;
