@@ -13,6 +13,9 @@ local cffi = require("asp.cffi")
 local time = require("asp.time")
 
 local C, S = cffi.C, cffi.S
+-- The C scheduler's fields read without a call (sched.h, asp_sched_fast).
+local F = C.asp_sched_fast_of(S)
+local CLOSED = -0x7fffffffffffffffLL - 1 -- F.horizon when the direct path is closed
 local Time = time.ct
 local is_time = time.is_time
 local coroutine_create, resume, yield, running, status =
@@ -172,6 +175,7 @@ local function gc_guard(f)
           .. "that the collector ran during %s: %s"):format(time.format_ns(C.asp_sched_now(S)),
           describe(current_ctx), error_text(err)) }, Failure)
         stopping = true
+        F.horizon = CLOSED -- a stream's direct path stops after this item too
       end
     else
       pcall(io.stderr.write, io.stderr, "asp: error in a __gc metamethod (a finalizer): "
@@ -490,7 +494,10 @@ M.cleanups = {}
 M.run_starts = {} -- run_start() when a run begins, before its tasks are prepared
 
 function M.stop()
-  if running_run then stopping = true end
+  if running_run then
+    stopping = true
+    F.horizon = CLOSED -- a stream's direct path stops after this item too
+  end
 end
 
 -- -- Bounds: live = false ends after the last past event -----------------------
