@@ -48,6 +48,7 @@ asp_sched *asp_sched_new(void)
     s->fast.now = asp_time_wall();
     s->fast.horizon = INT64_MIN;
     s->budget = -1;
+    s->last_event = -1;
     s->pause_after = INT64_MAX;
     return s;
 }
@@ -111,6 +112,7 @@ void asp_sched_start(asp_sched *s, int64_t start)
     asp_heap_clear(&s->heap);
     s->fast.now = start;
     s->fast.horizon = INT64_MIN;
+    s->last_event = -1;
     s->seq = 0;
     s->interrupted = 0;
     s->running = 1;
@@ -450,7 +452,6 @@ static void open_direct_path(asp_sched *s)
 {
     const asp_heap *h = &s->heap;
     int64_t hz;
-    int32_t last;
     if (s->budget >= 0 || h->held != 2)
         return; /* a budget counts every item; held != 2: take's periodic work settled the heap */
     hz = s->pause_after < s->end_ns ? s->pause_after : s->end_ns;
@@ -458,10 +459,20 @@ static void open_direct_path(asp_sched *s)
         hz = s->wall_seen;
     if (h->n_entries > 0 && h->entries[0].due < hz)
         hz = h->entries[0].due;
-    last = h->n_events < 4 ? h->n_events : 4; /* live slots are 1..n_events */
-    for (int32_t i = 1; i <= last; i++)
-        if (h->events[i].due < hz)
-            hz = h->events[i].due;
+    if (h->n_events >= 4) {
+        /* The root's four children (live slots are 1..n_events), without branches. */
+        const asp_heap_event *c = &h->events[1];
+        int64_t m1 = c[0].due < c[1].due ? c[0].due : c[1].due;
+        int64_t m2 = c[2].due < c[3].due ? c[2].due : c[3].due;
+        if (m2 < m1)
+            m1 = m2;
+        if (m1 < hz)
+            hz = m1;
+    } else {
+        for (int32_t i = 1; i <= h->n_events; i++)
+            if (h->events[i].due < hz)
+                hz = h->events[i].due;
+    }
     s->fast.horizon = hz;
     /* An interrupt that came while this was computed closes it again. */
     if (s->interrupted)
@@ -490,7 +501,12 @@ int32_t asp_sched_next(asp_sched *s)
         if (asp_heap_min_is_event(h)) {
             if (due_now(s, h->events[0].due, h->events[0].id)) {
                 int32_t id = take(s, asp_heap_take_settled(h, 1));
-                open_direct_path(s);
+                /* Opened for a stream whose event came twice in a row (a
+                 * stream alone, a burst): a merge that alternates streams
+                 * would pay for a horizon it never uses. */
+                if (id == s->last_event)
+                    open_direct_path(s);
+                s->last_event = id;
                 return id;
             }
         } else if (due_now(s, h->entries[0].due, h->entries[0].id)) {

@@ -79,6 +79,7 @@ struct asp_sched {
     int32_t live_ids_n;
     int64_t budget;      /* items left before ASP_SCHED_PAUSED; negative: no limit */
     int64_t pause_after; /* ASP_SCHED_PAUSED before an item due later than this */
+    int32_t last_event;  /* the item of the last stream event taken on the fast path */
     asp_heap heap;
     uv_loop_t loop;
     uv_timer_t timer;   /* the real-time wait for the next item */

@@ -298,6 +298,41 @@ local function deliver_native(st)
   return call(st, t, v)
 end
 
+-- The direct path (sched.h, asp_sched_fast): while a stream's next event is
+-- below every other queued item and the run's bounds (F.horizon, kept by
+-- C), it is the item asp_sched_next would hand out next, and it runs here as
+-- take() would run it (the clock, the counters), without the queue. Every
+-- 1024th item goes through C for take's periodic work.
+local function direct(st, ns)
+  return ns < F.horizon and band(F.items, 1023) ~= 1023
+end
+
+-- The stream's events on the direct path, from the fetched (ns, v) on; the
+-- loop is a function of its own, so that a stream that leaves it at once
+-- (another item is due first) does not make a loop trace of deliver.
+local function deliver_direct(st, clock, ns, v)
+  local fetch = st.fetch
+  repeat
+    if ns < clock.last_ns then clock.out_of_order = clock.out_of_order + 1 end
+    clock.last_ns = ns
+    clock.next_ns = ns
+    if ns > F.now then F.now = ns end
+    F.items = F.items + 1
+    F.events = F.events + 1
+    set_context(st)
+    st.callback(Time(ns), v)
+    clock.delivered = clock.delivered + 1
+    local t
+    t, v = fetch(st)
+    if not t then
+      go_live(st)
+      return take_live(st)
+    end
+    ns = t.ns_
+  until not direct(st, ns)
+  return queue_next(st, ns, v)
+end
+
 local function deliver(st)
   local clock = st.clock
   if clock.plain ~= 0 then
@@ -310,26 +345,11 @@ local function deliver(st)
     set_context(st)
     st.callback(t, v)
     clock.delivered = clock.delivered + 1
-    local fetch = st.fetch
-    local t2, v2 = fetch(st)
-    while t2 do
+    local t2, v2 = st.fetch(st)
+    if t2 then
       local ns = t2.ns_
-      -- The direct path (sched.h, asp_sched_fast): while the next event is
-      -- below every other queued item and the run's bounds, it is the item
-      -- asp_sched_next would hand out next; it runs here, as take() would
-      -- run it (the clock, the counters), without the queue. Every 1024th
-      -- item goes through C for take's periodic work.
-      if not (ns < F.horizon) or band(F.items, 1023) == 1023 then return queue_next(st, ns, v2) end
-      if ns < clock.last_ns then clock.out_of_order = clock.out_of_order + 1 end
-      clock.last_ns = ns
-      clock.next_ns = ns
-      if ns > F.now then F.now = ns end
-      F.items = F.items + 1
-      F.events = F.events + 1
-      set_context(st)
-      st.callback(Time(ns), v2)
-      clock.delivered = clock.delivered + 1
-      t2, v2 = fetch(st)
+      if direct(st, ns) then return deliver_direct(st, clock, ns, v2) end
+      return queue_next(st, ns, v2)
     end
     go_live(st)
     return take_live(st)
