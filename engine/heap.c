@@ -231,7 +231,73 @@ static void ev_remove(asp_heap *h, int32_t id)
     }
 }
 
-/* -- Both ---------------------------------------------------------------------- */
+/* -- The run -------------------------------------------------------------------
+ * A sorted FIFO of general items pushed in increasing key order: appended
+ * at its end, taken at its head, a removal leaves a slot of id -1 behind. */
+
+/* Moves the run's queued slots to a ring of their own, twice as many slots
+ * at least (the removed ones are dropped on the way). */
+static int run_grow(asp_heap *h)
+{
+    int32_t cap = h->run_cap ? h->run_cap : 64, n = 0;
+    asp_heap_entry *run;
+    while (cap < 2 * (h->run_live + 1)) {
+        if (cap > INT32_MAX / 2)
+            return -1;
+        cap *= 2;
+    }
+    run = malloc((size_t)cap * sizeof *run);
+    if (!run)
+        return -1;
+    for (int32_t i = 0; i < h->run_n; i++) {
+        const asp_heap_entry *e = &h->run[(h->run_head + i) & (h->run_cap - 1)];
+        if (e->id >= 0) {
+            run[n] = *e;
+            h->pos[e->id] = ASP_HEAP_IN_RUN - n;
+            n++;
+        }
+    }
+    free(h->run);
+    h->run = run;
+    h->run_cap = cap;
+    h->run_head = 0;
+    h->run_n = n;
+    return 0;
+}
+
+/* Whether an item with this key may go at the run's end: later than its last slot. */
+static inline int run_takes(const asp_heap *h, int64_t due, uint64_t order)
+{
+    return asp_heap_key_less(h->run_last_due, h->run_last_order, due, order);
+}
+
+static int run_append(asp_heap *h, asp_heap_entry e)
+{
+    int32_t slot;
+    if (h->run_n == h->run_cap && run_grow(h) != 0)
+        return -1;
+    slot = (h->run_head + h->run_n) & (h->run_cap - 1);
+    h->run[slot] = e;
+    h->pos[e.id] = ASP_HEAP_IN_RUN - slot;
+    h->run_n++;
+    h->run_live++;
+    h->count++;
+    h->run_last_due = e.due;
+    h->run_last_order = e.order;
+    return 0;
+}
+
+static void run_remove(asp_heap *h, int32_t id, int32_t slot)
+{
+    h->run[slot].id = -1;
+    h->pos[id] = -1;
+    h->run_live--;
+    h->count--;
+    if (slot == h->run_head)
+        asp_heap_run_advance(h); /* also what empties it when none is left */
+}
+
+/* -- All three ----------------------------------------------------------------- */
 
 /* Finishes the removal that asp_heap_take left: the last slot fills the dead root. */
 static void settle(asp_heap *h)
@@ -255,12 +321,14 @@ void asp_heap_init(asp_heap *h)
 {
     memset(h, 0, sizeof *h);
     h->free_head = -1;
+    h->run_last_due = INT64_MIN;
 }
 
 void asp_heap_destroy(asp_heap *h)
 {
     free(h->entries);
     free(h->events_block);
+    free(h->run);
     free(h->pos);
     free(h->next_free);
     asp_heap_init(h);
@@ -316,6 +384,8 @@ int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order)
 {
     asp_heap_entry e = { due, order, id };
     int32_t index = h->pos[id];
+    if (index == -1 && run_takes(h, due, order))
+        return run_append(h, e);
     if (h->held == 1 && index == -1) {
         /* The dead root slot is free: one sift down does both jobs. */
         h->held = 0;
@@ -329,6 +399,9 @@ int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order)
     index = h->pos[id]; /* the settle may have moved it */
     if (index == ASP_HEAP_IN_EVENTS) {
         ev_remove(h, id); /* an event re-queued as another kind of item */
+        index = -1;
+    } else if (index <= ASP_HEAP_IN_RUN) {
+        run_remove(h, id, ASP_HEAP_IN_RUN - index); /* re-keyed: into the heap */
         index = -1;
     }
     if (index >= 0) {
@@ -369,6 +442,8 @@ static int push_event_slow(asp_heap *h, int32_t id, asp_heap_event e)
         remove_entry(h, index); /* queued as another kind of item: moves over */
     else if (index == ASP_HEAP_IN_EVENTS)
         ev_remove(h, id); /* re-keyed */
+    else if (index <= ASP_HEAP_IN_RUN)
+        run_remove(h, id, ASP_HEAP_IN_RUN - index);
     if (h->n_events == h->ev_capacity && ev_grow(h) != 0)
         return -1;
     index = h->n_events++;
@@ -405,6 +480,8 @@ int asp_heap_remove(asp_heap *h, int32_t id)
     index = h->pos[id];
     if (index == ASP_HEAP_IN_EVENTS)
         ev_remove(h, id);
+    else if (index <= ASP_HEAP_IN_RUN)
+        run_remove(h, id, ASP_HEAP_IN_RUN - index);
     else
         remove_entry(h, index);
     return 1;
@@ -413,16 +490,20 @@ int asp_heap_remove(asp_heap *h, int32_t id)
 asp_heap_entry asp_heap_take(asp_heap *h)
 {
     settle(h);
-    return asp_heap_take_settled(h, asp_heap_min_is_event(h));
+    return asp_heap_take_settled(h, asp_heap_min_at(h));
 }
 
 const asp_heap_entry *asp_heap_top(asp_heap *h)
 {
+    int at;
     settle(h);
     if (h->count == 0)
         return NULL;
-    if (!asp_heap_min_is_event(h))
+    at = asp_heap_min_at(h);
+    if (at == ASP_HEAP_AT_ENTRIES)
         return &h->entries[0];
+    if (at == ASP_HEAP_AT_RUN)
+        return &h->run[h->run_head];
     h->top.due = h->events[0].due;
     h->top.order = h->events[0].order;
     h->top.id = h->events[0].id;
@@ -449,6 +530,11 @@ void asp_heap_snapshot(const asp_heap *h, asp_heap_entry *out)
         out[n].id = h->events[i].id;
         n++;
     }
+    for (int32_t i = 0; i < h->run_n; i++) {
+        const asp_heap_entry *e = &h->run[(h->run_head + i) & (h->run_cap - 1)];
+        if (e->id >= 0)
+            out[n++] = *e;
+    }
 }
 
 void asp_heap_clear(asp_heap *h)
@@ -458,12 +544,23 @@ void asp_heap_clear(asp_heap *h)
         h->pos[h->entries[i].id] = -1;
     for (int32_t i = 0; i < h->n_events; i++)
         h->pos[h->events[i].id] = -1;
+    for (int32_t i = 0; i < h->run_n; i++) {
+        const asp_heap_entry *e = &h->run[(h->run_head + i) & (h->run_cap - 1)];
+        if (e->id >= 0)
+            h->pos[e->id] = -1;
+    }
     h->count = h->n_entries = h->n_events = 0;
+    h->run_head = h->run_n = h->run_live = 0;
+    h->run_last_due = INT64_MIN;
+    h->run_last_order = 0;
 }
 
 void asp_heap_reset(asp_heap *h)
 {
     h->count = h->n_entries = h->n_events = 0;
+    h->run_head = h->run_n = h->run_live = 0;
+    h->run_last_due = INT64_MIN;
+    h->run_last_order = 0;
     h->held = 0;
     h->free_head = -1;
     for (int32_t id = h->ids - 1; id >= 0; id--) {

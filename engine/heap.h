@@ -29,6 +29,13 @@
  * then moves fewer bytes and writes no positions, and the general heap (calls,
  * wake-ups, ticks) is not sifted for every stream event: round 7, 10,000
  * streams x1.11, the call_later mix x1.12 (docs/performance.md).
+ *
+ * Other items pushed in key order (every call_later or sleep of one delay:
+ * each is due at the clock plus that delay, and the clock only goes
+ * forward) are appended to a run, a sorted FIFO, while their keys keep
+ * increasing; only the others are sifted into the general heap. Taking the
+ * run's first item costs no sift at all (the call_later mix: one descent of
+ * the general heap per call and per wake-up before, round 7).
  */
 #ifndef ASP_HEAP_H
 #define ASP_HEAP_H
@@ -57,6 +64,8 @@ typedef struct asp_heap_event {
 
 /* pos[id] of an id queued in the event heap (whose slots have no index). */
 #define ASP_HEAP_IN_EVENTS (-2)
+/* pos[id] of an id queued in the run: ASP_HEAP_IN_RUN - its slot. */
+#define ASP_HEAP_IN_RUN (-3)
 
 typedef struct asp_heap {
     asp_heap_entry *entries; /* the general heap, entries[0] its minimum */
@@ -75,6 +84,14 @@ typedef struct asp_heap {
                                 root of entries (1) or of events (2) is dead, and
                                 that heap's live slots are 1..n (see settle) */
     asp_heap_entry top;      /* asp_heap_top's answer when the minimum is an event */
+    /* The run: items pushed in key order (see above), a ring of run_cap
+     * slots (a power of two) from run_head on, run_n of them used, of
+     * which run_live are queued (the others, removed, have id -1; the
+     * head slot is never one of them). */
+    asp_heap_entry *run;
+    int32_t run_cap, run_head, run_n, run_live;
+    int64_t run_last_due;    /* the key of the run's last slot, queued or not */
+    uint64_t run_last_order;
 } asp_heap;
 
 void asp_heap_init(asp_heap *h);
@@ -105,35 +122,74 @@ asp_heap_entry asp_heap_pop(asp_heap *h);
  * to the next operation, which a push of an unqueued id does for free.
  */
 asp_heap_entry asp_heap_take(asp_heap *h);
-/* For a heap that is not held and not empty: whether its minimum is an event. */
-static inline int asp_heap_min_is_event(const asp_heap *h)
+/* Where the minimum is: the general heap's root, the event heap's, the run's first slot. */
+enum { ASP_HEAP_AT_ENTRIES, ASP_HEAP_AT_EVENTS, ASP_HEAP_AT_RUN };
+
+static inline int asp_heap_key_less(int64_t ad, uint64_t ao, int64_t bd, uint64_t bo)
 {
-    if (h->n_events == 0)
-        return 0;
-    if (h->n_entries == 0)
-        return 1;
-    return h->events[0].due < h->entries[0].due ||
-           (h->events[0].due == h->entries[0].due && h->events[0].order < h->entries[0].order);
+    return ad < bd || (ad == bd && ao < bo);
+}
+
+/* For a heap that is not held and not empty: where its minimum is. */
+static inline int asp_heap_min_at(const asp_heap *h)
+{
+    int at = -1;
+    int64_t due = 0;
+    uint64_t order = 0;
+    if (h->n_entries > 0) {
+        at = ASP_HEAP_AT_ENTRIES;
+        due = h->entries[0].due;
+        order = h->entries[0].order;
+    }
+    if (h->run_live > 0) {
+        const asp_heap_entry *r = &h->run[h->run_head];
+        if (at < 0 || asp_heap_key_less(r->due, r->order, due, order)) {
+            at = ASP_HEAP_AT_RUN;
+            due = r->due;
+            order = r->order;
+        }
+    }
+    if (h->n_events > 0 && (at < 0 || asp_heap_key_less(h->events[0].due, h->events[0].order, due, order)))
+        at = ASP_HEAP_AT_EVENTS;
+    return at;
+}
+
+/* The run's first slot is taken or removed: the next queued one becomes the head. */
+static inline void asp_heap_run_advance(asp_heap *h)
+{
+    do {
+        h->run_head = (h->run_head + 1) & (h->run_cap - 1);
+        h->run_n--;
+    } while (h->run_n > 0 && h->run[h->run_head].id < 0);
+    if (h->run_live == 0) {
+        h->run_head = h->run_n = 0;
+        h->run_last_due = INT64_MIN;
+        h->run_last_order = 0;
+    }
 }
 
 /*
  * asp_heap_take for a heap that is not held and not empty, whose minimum
- * is (event 1) or is not (0) an event (the scheduler's fast path, inline:
- * no call, no settle).
+ * is at `at` (asp_heap_min_at; the scheduler's fast path, inline: no call,
+ * no settle).
  */
-static inline asp_heap_entry asp_heap_take_settled(asp_heap *h, int event)
+static inline asp_heap_entry asp_heap_take_settled(asp_heap *h, int at)
 {
     asp_heap_entry top;
-    if (event) {
+    if (at == ASP_HEAP_AT_EVENTS) {
         top.due = h->events[0].due;
         top.order = h->events[0].order;
         top.id = h->events[0].id;
         h->n_events--;
         h->held = 2;
-    } else {
+    } else if (at == ASP_HEAP_AT_ENTRIES) {
         top = h->entries[0];
         h->n_entries--;
         h->held = 1;
+    } else {
+        top = h->run[h->run_head];
+        h->run_live--;
+        asp_heap_run_advance(h);
     }
     h->pos[top.id] = -1;
     h->count--;

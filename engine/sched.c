@@ -459,6 +459,8 @@ static void open_direct_path(asp_sched *s)
         hz = s->wall_seen;
     if (h->n_entries > 0 && h->entries[0].due < hz)
         hz = h->entries[0].due;
+    if (h->run_live > 0 && h->run[h->run_head].due < hz)
+        hz = h->run[h->run_head].due;
     if (h->n_events >= 4) {
         /* The root's four children (live slots are 1..n_events), without branches. */
         const asp_heap_event *c = &h->events[1];
@@ -498,9 +500,10 @@ int32_t asp_sched_next(asp_sched *s)
      */
     if (!s->interrupted && s->budget != 0 && !h->held && h->count > 0 && !asp_sched_reload_hook &&
         !(asp_journal_on() && asp_journal_replaying())) {
-        if (asp_heap_min_is_event(h)) {
+        int at = asp_heap_min_at(h);
+        if (at == ASP_HEAP_AT_EVENTS) {
             if (due_now(s, h->events[0].due, h->events[0].id)) {
-                int32_t id = take(s, asp_heap_take_settled(h, 1));
+                int32_t id = take(s, asp_heap_take_settled(h, ASP_HEAP_AT_EVENTS));
                 /* Opened for a stream whose event came twice in a row (a
                  * stream alone, a burst): a merge that alternates streams
                  * would pay for a horizon it never uses. */
@@ -509,8 +512,10 @@ int32_t asp_sched_next(asp_sched *s)
                 s->last_event = id;
                 return id;
             }
-        } else if (due_now(s, h->entries[0].due, h->entries[0].id)) {
-            return take(s, asp_heap_take_settled(h, 0));
+        } else {
+            const asp_heap_entry *top = at == ASP_HEAP_AT_RUN ? &h->run[h->run_head] : &h->entries[0];
+            if (due_now(s, top->due, top->id))
+                return take(s, asp_heap_take_settled(h, at));
         }
     }
     for (;;) {
