@@ -293,6 +293,18 @@ int asp_sched_push(asp_sched *s, int32_t id, int64_t due)
     return asp_heap_push(&s->heap, id, due, CLASS_OTHER | ++s->seq);
 }
 
+int32_t asp_sched_add(asp_sched *s, int64_t due)
+{
+    int32_t id = asp_heap_alloc(&s->heap);
+    if (id < 0)
+        return -1;
+    if (asp_sched_push(s, id, due) != 0) {
+        asp_heap_release(&s->heap, id);
+        return -1;
+    }
+    return id;
+}
+
 int asp_sched_cancel(asp_sched *s, int32_t id)
 {
     return asp_heap_remove(&s->heap, id);

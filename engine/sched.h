@@ -106,6 +106,9 @@ void asp_sched_release(asp_sched *s, int32_t id);
 int asp_sched_push_event(asp_sched *s, int32_t id, int64_t due, uint32_t stream_order);
 /* Queues any other item (class 1), behind those of equal due queued before. */
 int asp_sched_push(asp_sched *s, int32_t id, int64_t due);
+/* asp_sched_alloc and asp_sched_push in one call: a fresh id queued (class 1)
+ * due at due, or -1 when memory runs out (no id is kept then). */
+int32_t asp_sched_add(asp_sched *s, int64_t due);
 /* Unqueues an item; returns 1 if it was queued. */
 int asp_sched_cancel(asp_sched *s, int32_t id);
 int asp_sched_queued(const asp_sched *s, int32_t id);

@@ -97,6 +97,15 @@ local function schedule(id, ns)
 end
 M.schedule = schedule
 
+-- new_item and schedule in one C call (a sleep's wake-up, a call).
+local function add_item(k, p, ns)
+  local id = C.asp_sched_add(S, ns)
+  if id < 0 then error("asp: out of memory for scheduled items", 3) end
+  items[2 * id] = k
+  items[2 * id + 1] = p
+  return id
+end
+
 function M.schedule_event(id, ns, order)
   if C.asp_sched_push_event(S, id, ns, order) ~= 0 then
     error("asp: out of memory for scheduled items", 3)
@@ -320,8 +329,7 @@ function M.sleep(d)
   else
     error("asp.sleep: bad argument #1 (a number of seconds or a Time expected, got " .. type(d) .. ")", 2)
   end
-  local id = new_item(WAKE, co)
-  schedule(id, due)
+  local id = add_item(WAKE, co, due)
   local was_dispatcher = co == current
   if was_dispatcher then
     current = nil
@@ -445,9 +453,7 @@ function M.call_later(when, fn, ...)
   else
     rec = setmetatable({ fn = fn, when = t, n = n, id = false, args = { ... } }, Handle)
   end
-  local id = new_item(k, rec)
-  rec.id = id
-  schedule(id, t.ns_)
+  rec.id = add_item(k, rec, t.ns_)
   return rec
 end
 
