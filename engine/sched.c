@@ -433,7 +433,7 @@ static int32_t go_live(asp_sched *s)
 }
 
 /* Takes the top item (e, taken from the heap) and moves the clock to it. */
-static int32_t take(asp_sched *s, asp_heap_entry e)
+static inline __attribute__((always_inline)) int32_t take_inline(asp_sched *s, asp_heap_entry e)
 {
     s->fast.horizon = INT64_MIN; /* opened again only by open_direct_path */
     if (e.due > s->fast.now)
@@ -450,6 +450,13 @@ static int32_t take(asp_sched *s, asp_heap_entry e)
             asp_sched_periodic(s);
     }
     return e.id;
+}
+
+/* take() out of line, for the slow path: inlined there, it made asp_sched_next
+ * save more registers on every call (the call_later mix +18 M instructions). */
+static int32_t take(asp_sched *s, asp_heap_entry e)
+{
+    return take_inline(s, e);
 }
 
 int (*asp_sched_reload_hook)(asp_sched *s, int idle);
@@ -501,6 +508,24 @@ static inline int due_now(const asp_sched *s, int64_t due, int32_t id)
            (s->backtest || (due <= s->wall_seen && (s->is_live || id >= s->live_ids_n || !s->live_ids[id])));
 }
 
+/*
+ * asp_sched_next's fast path for a stream event (the replay's item): take()
+ * inlined here, where the merge gains 17 instructions an event, and not in
+ * asp_sched_next itself, whose every call (the call_later mix's items too)
+ * then saved more registers.
+ */
+static int32_t take_event(asp_sched *s)
+{
+    int32_t id = take_inline(s, asp_heap_take_settled(&s->heap, ASP_HEAP_AT_EVENTS));
+    /* Opened for a stream whose event came twice in a row (a stream alone,
+     * a burst): a merge that alternates streams would pay for a horizon it
+     * never uses. */
+    if (id == s->last_event)
+        open_direct_path(s);
+    s->last_event = id;
+    return id;
+}
+
 int32_t asp_sched_next(asp_sched *s)
 {
     asp_heap *h = &s->heap;
@@ -514,16 +539,8 @@ int32_t asp_sched_next(asp_sched *s)
         !(asp_journal_on() && asp_journal_replaying())) {
         int at = asp_heap_min_at(h);
         if (at == ASP_HEAP_AT_EVENTS) {
-            if (due_now(s, h->events[0].due, h->events[0].id)) {
-                int32_t id = take(s, asp_heap_take_settled(h, ASP_HEAP_AT_EVENTS));
-                /* Opened for a stream whose event came twice in a row (a
-                 * stream alone, a burst): a merge that alternates streams
-                 * would pay for a horizon it never uses. */
-                if (id == s->last_event)
-                    open_direct_path(s);
-                s->last_event = id;
-                return id;
-            }
+            if (due_now(s, h->events[0].due, h->events[0].id))
+                return take_event(s);
         } else {
             const asp_heap_entry *top = at == ASP_HEAP_AT_RUN ? &h->run[h->run_head] : &h->entries[0];
             if (due_now(s, top->due, top->id))
