@@ -45,8 +45,10 @@ asp_sched *asp_sched_new(void)
      * wakes the loop through this handle instead. It keeps no loop alive. */
     uv_async_init(&s->loop, &s->wakeup, on_wakeup);
     uv_unref((uv_handle_t *)&s->wakeup);
-    s->now = asp_time_wall();
+    s->fast.now = asp_time_wall();
+    s->fast.horizon = INT64_MIN;
     s->budget = -1;
+    s->last_event = -1;
     s->pause_after = INT64_MAX;
     return s;
 }
@@ -108,15 +110,17 @@ void asp_sched_start(asp_sched *s, int64_t start)
     /* Only the queue: ids taken while asp.run prepared its tasks (a live
      * source's failure item) stay theirs. The ids go back at the run's end. */
     asp_heap_clear(&s->heap);
-    s->now = start;
+    s->fast.now = start;
+    s->fast.horizon = INT64_MIN;
+    s->last_event = -1;
     s->seq = 0;
     s->interrupted = 0;
     s->running = 1;
     s->budget = -1;
     s->pause_after = INT64_MAX;
     s->wall_seen = asp_time_wall();
-    s->items = 0;
-    s->events = 0;
+    s->fast.items = 0;
+    s->fast.events = 0;
     s->end_ns = INT64_MAX;
     s->backtest = 0;
     s->is_live = 0;
@@ -149,6 +153,7 @@ void asp_sched_chores(asp_sched *s, uint64_t every_ms, void (*fn)(void))
 
 void asp_sched_set_end(asp_sched *s, int64_t end_ns)
 {
+    s->fast.horizon = INT64_MIN;
     s->end_ns = end_ns;
 }
 
@@ -159,6 +164,7 @@ int64_t asp_sched_end(const asp_sched *s)
 
 void asp_sched_set_backtest(asp_sched *s, int on)
 {
+    s->fast.horizon = INT64_MIN;
     s->backtest = on;
 }
 
@@ -224,12 +230,12 @@ int asp_sched_live_sources(const asp_sched *s)
 
 uint64_t asp_sched_events(const asp_sched *s)
 {
-    return s->events;
+    return s->fast.events;
 }
 
 uint64_t asp_sched_items(const asp_sched *s)
 {
-    return s->items;
+    return s->fast.items;
 }
 
 int64_t asp_sched_run_wall_start(const asp_sched *s)
@@ -242,9 +248,14 @@ int64_t asp_sched_run_start(const asp_sched *s)
     return s->run_start;
 }
 
+asp_sched_fast *asp_sched_fast_of(asp_sched *s)
+{
+    return &s->fast;
+}
+
 int64_t asp_sched_now(const asp_sched *s)
 {
-    return s->now;
+    return s->fast.now;
 }
 
 int64_t asp_sched_wall(asp_sched *s)
@@ -263,14 +274,35 @@ void asp_sched_release(asp_sched *s, int32_t id)
     asp_heap_release(&s->heap, id);
 }
 
+/* Every push lowers the horizon: the new item may come before the stream's next event. */
+static inline void lower_horizon(asp_sched *s, int64_t due)
+{
+    if (due < s->fast.horizon)
+        s->fast.horizon = due;
+}
+
 int asp_sched_push_event(asp_sched *s, int32_t id, int64_t due, uint32_t stream_order)
 {
-    return asp_heap_push(&s->heap, id, due, stream_order);
+    lower_horizon(s, due);
+    return asp_heap_push_event(&s->heap, id, due, stream_order);
 }
 
 int asp_sched_push(asp_sched *s, int32_t id, int64_t due)
 {
+    lower_horizon(s, due);
     return asp_heap_push(&s->heap, id, due, CLASS_OTHER | ++s->seq);
+}
+
+int32_t asp_sched_add(asp_sched *s, int64_t due)
+{
+    int32_t id = asp_heap_alloc(&s->heap);
+    if (id < 0)
+        return -1;
+    if (asp_sched_push(s, id, due) != 0) {
+        asp_heap_release(&s->heap, id);
+        return -1;
+    }
+    return id;
 }
 
 int asp_sched_cancel(asp_sched *s, int32_t id)
@@ -291,6 +323,7 @@ int32_t asp_sched_pending(const asp_sched *s)
 void asp_sched_interrupt(asp_sched *s)
 {
     s->interrupted = 1;
+    s->fast.horizon = INT64_MIN;
     uv_async_send(&s->wakeup); /* async-signal-safe */
 }
 
@@ -300,6 +333,7 @@ void asp_sched_pause(asp_sched *s, int64_t budget, int64_t pause_after)
      * must still pause the run. */
     s->budget = budget;
     s->pause_after = pause_after;
+    s->fast.horizon = INT64_MIN;
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -321,7 +355,7 @@ int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t 
     copy = malloc((size_t)n * sizeof *copy);
     if (!copy)
         return -1;
-    memcpy(copy, s->heap.entries, (size_t)n * sizeof *copy);
+    asp_heap_snapshot(&s->heap, copy);
     qsort(copy, (size_t)n, sizeof *copy, entry_cmp);
     for (int32_t i = 0; i < k; i++) {
         ids[i] = copy[i].id;
@@ -334,6 +368,7 @@ int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t 
 void asp_sched_clear(asp_sched *s)
 {
     s->running = 0;
+    s->fast.horizon = INT64_MIN;
     asp_heap_reset(&s->heap); /* the Lua side forgets every item too */
 }
 
@@ -389,23 +424,24 @@ static int32_t go_live(asp_sched *s)
     if (id < 0)
         return -1;
     s->live_item = -1;
-    if (s->wall_seen > s->now)
-        s->now = s->wall_seen; /* the clock has caught up with the wall */
+    if (s->wall_seen > s->fast.now)
+        s->fast.now = s->wall_seen; /* the clock has caught up with the wall */
     if (s->budget > 0)
         s->budget--;
-    s->items++;
+    s->fast.items++;
     return id;
 }
 
 /* Takes the top item (e, taken from the heap) and moves the clock to it. */
-static int32_t take(asp_sched *s, asp_heap_entry e)
+static inline __attribute__((always_inline)) int32_t take_inline(asp_sched *s, asp_heap_entry e)
 {
-    if (e.due > s->now)
-        s->now = e.due;
+    s->fast.horizon = INT64_MIN; /* opened again only by open_direct_path */
+    if (e.due > s->fast.now)
+        s->fast.now = e.due;
     if (s->budget > 0)
         s->budget--;
-    s->events += e.order < CLASS_OTHER;
-    if ((++s->items & 1023) == 0) {
+    s->fast.events += e.order < CLASS_OTHER;
+    if ((++s->fast.items & 1023) == 0) {
         /* During a replay the loop is not otherwise run: let live
          * sources take in what arrived, and show progress. */
         if (s->live_sources > 0)
@@ -416,7 +452,79 @@ static int32_t take(asp_sched *s, asp_heap_entry e)
     return e.id;
 }
 
+/* take() out of line, for the slow path: inlined there, it made asp_sched_next
+ * save more registers on every call (the call_later mix +18 M instructions). */
+static int32_t take(asp_sched *s, asp_heap_entry e)
+{
+    return take_inline(s, e);
+}
+
 int (*asp_sched_reload_hook)(asp_sched *s, int idle);
+
+/*
+ * After asp_sched_next's fast path took a stream event: the horizon (sched.h)
+ * for its stream's next one. The other items' earliest due is the smaller
+ * of the event heap's root's children (its root is the taken event) and the
+ * general heap's root.
+ */
+static void open_direct_path(asp_sched *s)
+{
+    const asp_heap *h = &s->heap;
+    int64_t hz;
+    if (s->budget >= 0 || h->held != 2)
+        return; /* a budget counts every item; held != 2: take's periodic work settled the heap */
+    hz = s->pause_after < s->end_ns ? s->pause_after : s->end_ns;
+    if (!s->backtest && s->wall_seen < hz)
+        hz = s->wall_seen;
+    if (h->n_entries > 0 && h->entries[0].due < hz)
+        hz = h->entries[0].due;
+    if (h->run_live > 0 && h->run[h->run_head].due < hz)
+        hz = h->run[h->run_head].due;
+    if (h->n_events >= 4) {
+        /* The root's four children (live slots are 1..n_events), without branches. */
+        const asp_heap_event *c = &h->events[1];
+        int64_t m1 = c[0].due < c[1].due ? c[0].due : c[1].due;
+        int64_t m2 = c[2].due < c[3].due ? c[2].due : c[3].due;
+        if (m2 < m1)
+            m1 = m2;
+        if (m1 < hz)
+            hz = m1;
+    } else {
+        for (int32_t i = 1; i <= h->n_events; i++)
+            if (h->events[i].due < hz)
+                hz = h->events[i].due;
+    }
+    s->fast.horizon = hz;
+    /* An interrupt that came while this was computed closes it again. */
+    if (s->interrupted)
+        s->fast.horizon = INT64_MIN;
+}
+
+/* For asp_sched_next's fast path: the top item (due, id) runs now, as the
+ * loop's first pass would decide. */
+static inline int due_now(const asp_sched *s, int64_t due, int32_t id)
+{
+    return due <= s->pause_after && due <= s->end_ns &&
+           (s->backtest || (due <= s->wall_seen && (s->is_live || id >= s->live_ids_n || !s->live_ids[id])));
+}
+
+/*
+ * asp_sched_next's fast path for a stream event (the replay's item): take()
+ * inlined here, where the merge gains 17 instructions an event, and not in
+ * asp_sched_next itself, whose every call (the call_later mix's items too)
+ * then saved more registers.
+ */
+static int32_t take_event(asp_sched *s)
+{
+    int32_t id = take_inline(s, asp_heap_take_settled(&s->heap, ASP_HEAP_AT_EVENTS));
+    /* Opened for a stream whose event came twice in a row (a stream alone,
+     * a burst): a merge that alternates streams would pay for a horizon it
+     * never uses. */
+    if (id == s->last_event)
+        open_direct_path(s);
+    s->last_event = id;
+    return id;
+}
 
 int32_t asp_sched_next(asp_sched *s)
 {
@@ -429,12 +537,15 @@ int32_t asp_sched_next(asp_sched *s)
      */
     if (!s->interrupted && s->budget != 0 && !h->held && h->count > 0 && !asp_sched_reload_hook &&
         !(asp_journal_on() && asp_journal_replaying())) {
-        const asp_heap_entry *top = &h->entries[0];
-        int64_t due = top->due;
-        if (due <= s->pause_after && due <= s->end_ns &&
-            (s->backtest || (due <= s->wall_seen && (s->is_live || top->id >= s->live_ids_n ||
-                                                     !s->live_ids[top->id]))))
-            return take(s, asp_heap_take_settled(h));
+        int at = asp_heap_min_at(h);
+        if (at == ASP_HEAP_AT_EVENTS) {
+            if (due_now(s, h->events[0].due, h->events[0].id))
+                return take_event(s);
+        } else {
+            const asp_heap_entry *top = at == ASP_HEAP_AT_RUN ? &h->run[h->run_head] : &h->entries[0];
+            if (due_now(s, top->due, top->id))
+                return take(s, asp_heap_take_settled(h, at));
+        }
     }
     for (;;) {
         const asp_heap_entry *top;

@@ -39,18 +39,38 @@ enum {
     ASP_SCHED_STOPPED = -3,     /* asp.stop() was called (the Lua run loop's own status) */
     ASP_SCHED_PAUSED = -4       /* the budget of asp_sched_pause ran out */
 };
+
+/*
+ * The fields the Lua side reads and writes without a call, first in struct
+ * asp_sched (asp_sched_fast_of). horizon is the replay's direct path
+ * (lua/asp/stream.lua, deliver): after asp_sched_next handed out a stream
+ * event on its fast path, a bound below every other queued item's due and
+ * the run's bounds (end, pause_after, the last wall reading unless a
+ * backtest), or INT64_MIN when the direct path is closed (a pause budget,
+ * an interrupt, the reload hook, a journal replay, any other item). Every
+ * push lowers it. While the stream's next event is strictly below it, that
+ * event is the one asp_sched_next would hand out next: the stream may run it
+ * itself, moving now and counting items and events as take() would, except
+ * for every 1024th item (take's periodic work), which goes through C.
+ */
+typedef struct asp_sched_fast {
+    int64_t now;              /* the virtual clock, ns since the epoch */
+    volatile int64_t horizon; /* also set by asp_sched_interrupt (a signal handler) */
+    uint64_t items;           /* items run since the run started (asp.stats, asp.debug) */
+    uint64_t events;          /* stream events among them */
+} asp_sched_fast;
+
+asp_sched_fast *asp_sched_fast_of(asp_sched *s);
 /* ffi: end */
 
 struct asp_sched {
-    int64_t now;        /* the virtual clock, ns since the epoch */
+    asp_sched_fast fast; /* first: the clock and the counters (above) */
     int64_t wall_seen;  /* the latest wall clock read: items due before it need no new read */
     uint64_t seq;       /* order of class-1 items */
     int live_sources;   /* open live sources: the run waits for them when the queue is empty */
     volatile sig_atomic_t interrupted; /* set by a signal handler */
     volatile sig_atomic_t running;     /* between asp_sched_start and asp_sched_clear */
-    uint64_t items;      /* items run since the run started (asp.stats, asp.debug) */
     int64_t run_wall_start, run_start; /* the run's wall and virtual start */
-    uint64_t events;     /* stream events among them */
     int64_t end_ns;      /* items due after it are never run (opts.end_time); INT64_MAX: none */
     int backtest;        /* opts.live = false: never wait for the wall clock */
     int is_live;         /* the run has caught up with the wall clock (once and for good) */
@@ -59,6 +79,7 @@ struct asp_sched {
     int32_t live_ids_n;
     int64_t budget;      /* items left before ASP_SCHED_PAUSED; negative: no limit */
     int64_t pause_after; /* ASP_SCHED_PAUSED before an item due later than this */
+    int32_t last_event;  /* the item of the last stream event taken on the fast path */
     asp_heap heap;
     uv_loop_t loop;
     uv_timer_t timer;   /* the real-time wait for the next item */
@@ -85,6 +106,9 @@ void asp_sched_release(asp_sched *s, int32_t id);
 int asp_sched_push_event(asp_sched *s, int32_t id, int64_t due, uint32_t stream_order);
 /* Queues any other item (class 1), behind those of equal due queued before. */
 int asp_sched_push(asp_sched *s, int32_t id, int64_t due);
+/* asp_sched_alloc and asp_sched_push in one call: a fresh id queued (class 1)
+ * due at due, or -1 when memory runs out (no id is kept then). */
+int32_t asp_sched_add(asp_sched *s, int64_t due);
 /* Unqueues an item; returns 1 if it was queued. */
 int asp_sched_cancel(asp_sched *s, int32_t id);
 int asp_sched_queued(const asp_sched *s, int32_t id);

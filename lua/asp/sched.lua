@@ -13,6 +13,9 @@ local cffi = require("asp.cffi")
 local time = require("asp.time")
 
 local C, S = cffi.C, cffi.S
+-- The C scheduler's fields read without a call (sched.h, asp_sched_fast).
+local F = C.asp_sched_fast_of(S)
+local CLOSED = -0x7fffffffffffffffLL - 1 -- F.horizon when the direct path is closed
 local Time = time.ct
 local is_time = time.is_time
 local coroutine_create, resume, yield, running, status =
@@ -94,6 +97,15 @@ local function schedule(id, ns)
 end
 M.schedule = schedule
 
+-- new_item and schedule in one C call (a sleep's wake-up, a call).
+local function add_item(k, p, ns)
+  local id = C.asp_sched_add(S, ns)
+  if id < 0 then error("asp: out of memory for scheduled items", 3) end
+  items[2 * id] = k
+  items[2 * id + 1] = p
+  return id
+end
+
 function M.schedule_event(id, ns, order)
   if C.asp_sched_push_event(S, id, ns, order) ~= 0 then
     error("asp: out of memory for scheduled items", 3)
@@ -172,6 +184,7 @@ local function gc_guard(f)
           .. "that the collector ran during %s: %s"):format(time.format_ns(C.asp_sched_now(S)),
           describe(current_ctx), error_text(err)) }, Failure)
         stopping = true
+        F.horizon = CLOSED -- a stream's direct path stops after this item too
       end
     else
       pcall(io.stderr.write, io.stderr, "asp: error in a __gc metamethod (a finalizer): "
@@ -316,8 +329,7 @@ function M.sleep(d)
   else
     error("asp.sleep: bad argument #1 (a number of seconds or a Time expected, got " .. type(d) .. ")", 2)
   end
-  local id = new_item(WAKE, co)
-  schedule(id, due)
+  local id = add_item(WAKE, co, due)
   local was_dispatcher = co == current
   if was_dispatcher then
     current = nil
@@ -441,9 +453,7 @@ function M.call_later(when, fn, ...)
   else
     rec = setmetatable({ fn = fn, when = t, n = n, id = false, args = { ... } }, Handle)
   end
-  local id = new_item(k, rec)
-  rec.id = id
-  schedule(id, t.ns_)
+  rec.id = add_item(k, rec, t.ns_)
   return rec
 end
 
@@ -490,7 +500,10 @@ M.cleanups = {}
 M.run_starts = {} -- run_start() when a run begins, before its tasks are prepared
 
 function M.stop()
-  if running_run then stopping = true end
+  if running_run then
+    stopping = true
+    F.horizon = CLOSED -- a stream's direct path stops after this item too
+  end
 end
 
 -- -- Bounds: live = false ends after the last past event -----------------------

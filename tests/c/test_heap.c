@@ -55,11 +55,40 @@ static void push_ok(asp_heap *h, int32_t id, int64_t due, uint64_t order)
 static void check_invariants(asp_heap *h)
 {
     (void)asp_heap_top(h);
-    for (int32_t i = 0; i < h->count; i++) {
+    assert_int_equal(h->count, h->n_entries + h->n_events + h->run_live);
+    /* The run: sorted, its queued slots marked with their place, the head queued. */
+    {
+        int32_t live = 0;
+        const asp_heap_entry *prev = NULL;
+        for (int32_t i = 0; i < h->run_n; i++) {
+            int32_t slot = (h->run_head + i) & (h->run_cap - 1);
+            const asp_heap_entry *e = &h->run[slot];
+            if (i == 0)
+                assert_true(e->id >= 0);
+            if (e->id < 0)
+                continue;
+            live++;
+            assert_int_equal(h->pos[e->id], ASP_HEAP_IN_RUN - slot);
+            if (prev)
+                assert_true(prev->due < e->due || (prev->due == e->due && prev->order < e->order));
+            prev = e;
+        }
+        assert_int_equal(live, h->run_live);
+    }
+    for (int32_t i = 0; i < h->n_entries; i++) {
         const asp_heap_entry *e = &h->entries[i];
         assert_int_equal(h->pos[e->id], i);
         if (i > 0) {
             const asp_heap_entry *p = &h->entries[(i - 1) / ASP_HEAP_ARITY];
+            assert_true(p->due < e->due || (p->due == e->due && p->order <= e->order));
+        }
+    }
+    /* The event heap (4-ary, no index: its ids are marked as queued there). */
+    for (int32_t i = 0; i < h->n_events; i++) {
+        const asp_heap_event *e = &h->events[i];
+        assert_int_equal(h->pos[e->id], ASP_HEAP_IN_EVENTS);
+        if (i > 0) {
+            const asp_heap_event *p = &h->events[(i - 1) / 4];
             assert_true(p->due < e->due || (p->due == e->due && p->order <= e->order));
         }
     }
@@ -411,7 +440,13 @@ static void random_operations_match_a_sorted_reference(void **state)
             /* Few distinct dues so that ties are frequent. */
             int64_t due = (int64_t)(rng() % 64) - 16;
             uint64_t order = (rng() & 1) ? ++next_order : (UINT64_C(1) << 63) | ++next_order;
-            push_ok(h, id, due, order);
+            /* Like the scheduler's stream events, keys with the top bit
+             * clear (and a 32-bit order) go to the event heap: an id may
+             * move between the two heaps when it is re-keyed. */
+            if (order >> 63)
+                push_ok(h, id, due, order);
+            else
+                assert_int_equal(asp_heap_push_event(h, id, due, (uint32_t)order), 0);
             if (!queued[id])
                 n_queued++;
             queued[id] = 1;
@@ -469,6 +504,49 @@ static void random_operations_match_a_sorted_reference(void **state)
         assert_int_equal(e.id, live[i].id);
     }
     assert_int_equal(h->count, 0);
+}
+
+/* -- The run ------------------------------------------------------------- */
+
+static void items_pushed_in_key_order_go_to_the_run_and_come_out_merged(void **state)
+{
+    asp_heap *h = *state;
+    enum { N = 300 };
+    int32_t ids[N];
+    for (int32_t i = 0; i < N; i++) {
+        ids[i] = alloc_ok(h);
+        push_ok(h, ids[i], 10 * i, (UINT64_C(1) << 63) | (uint64_t)i);
+    }
+    assert_int_equal(h->run_live, N); /* grown past its first 64 slots */
+    assert_int_equal(h->n_entries, 0);
+    /* Out of order: into the general heap, and merged at the top. */
+    int32_t late = alloc_ok(h);
+    push_ok(h, late, 15, (UINT64_C(1) << 63) | 1000);
+    assert_int_equal(h->n_entries, 1);
+    /* Removal in the middle (a hole), of the head, and a re-keying. */
+    assert_int_equal(asp_heap_remove(h, ids[5]), 1);
+    assert_int_equal(asp_heap_remove(h, ids[0]), 1);
+    push_ok(h, ids[7], 12, (UINT64_C(1) << 63) | 2000);
+    check_invariants(h);
+    assert_int_equal(asp_heap_pop(h).id, ids[1]);  /* 10 */
+    assert_int_equal(asp_heap_take(h).id, ids[7]); /* 12, re-keyed */
+    assert_int_equal(asp_heap_take(h).id, late);   /* 15 */
+    int32_t expect = 2;
+    for (int32_t k = 3; k < N + 3; k++) {
+        if (expect == 5 || expect == 7)
+            expect++;
+        if (expect >= N)
+            break;
+        assert_int_equal(asp_heap_take(h).id, ids[expect]);
+        expect++;
+    }
+    assert_int_equal(h->count, 0);
+    assert_int_equal(h->run_live, 0);
+    assert_null(asp_heap_top(h));
+    /* Emptied, the run takes any key again. */
+    push_ok(h, ids[0], -5, UINT64_C(1) << 63);
+    assert_int_equal(h->run_live, 1);
+    check_invariants(h);
 }
 
 /* -- Lazy pop ------------------------------------------------------------- */
@@ -545,6 +623,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reset_drops_items_and_frees_every_id, setup, teardown),
         cmocka_unit_test_setup_teardown(queued_is_false_for_out_of_range_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(random_operations_match_a_sorted_reference, setup, teardown),
+        cmocka_unit_test_setup_teardown(items_pushed_in_key_order_go_to_the_run_and_come_out_merged, setup, teardown),
         cmocka_unit_test_setup_teardown(take_then_push_of_the_same_id_keeps_order, setup, teardown),
         cmocka_unit_test_setup_teardown(every_operation_after_a_take_sees_it_removed, setup, teardown),
     };

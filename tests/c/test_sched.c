@@ -332,6 +332,98 @@ static void past_items_run_before_a_future_one_without_waiting(void **state)
     assert_ns_equal(asp_sched_now(s), wall + 20 * MS);
 }
 
+/* -- The direct path's horizon (sched.h, asp_sched_fast) ------------------ */
+
+/* Takes the stream event a at due, twice in a row (the horizon is opened
+ * for a stream whose event comes twice in a row). */
+static void take_twice(asp_sched *s, int32_t a, int64_t due)
+{
+    assert_int_equal(asp_sched_push_event(s, a, due - 1, 1), 0);
+    assert_int_equal(asp_sched_next(s), a);
+    assert_int_equal(asp_sched_push_event(s, a, due, 1), 0);
+    assert_int_equal(asp_sched_next(s), a);
+}
+
+static void the_horizon_after_a_stream_event_is_the_next_other_due(void **state)
+{
+    asp_sched *s = *state;
+    int64_t t0 = PAST;
+    asp_sched_start(s, t0);
+    int32_t a = push_event(s, t0 + 9, 1);
+    push_event(s, t0 + 30, 2);
+    push(s, t0 + 20);
+    assert_ns_equal(asp_sched_fast_of(s)->horizon, INT64_MIN);
+    assert_int_equal(asp_sched_next(s), a);
+    /* Once: still closed (a merge alternating streams never pays for it). */
+    assert_ns_equal(asp_sched_fast_of(s)->horizon, INT64_MIN);
+    assert_int_equal(asp_sched_push_event(s, a, t0 + 10, 1), 0);
+    assert_int_equal(asp_sched_next(s), a);
+    /* The other stream's event at 30 and the call at 20: the call bounds it. */
+    assert_ns_equal(asp_sched_fast_of(s)->horizon, t0 + 20);
+    /* A push lowers it, a push later than it does not raise it. */
+    push(s, t0 + 15);
+    assert_ns_equal(asp_sched_fast_of(s)->horizon, t0 + 15);
+    push(s, t0 + 40);
+    assert_ns_equal(asp_sched_fast_of(s)->horizon, t0 + 15);
+    /* Another kind of item taken closes it. */
+    assert_true(asp_sched_next(s) >= 0);
+    assert_ns_equal(asp_sched_fast_of(s)->horizon, INT64_MIN);
+}
+
+static void the_horizon_is_the_least_of_the_other_streams_events(void **state)
+{
+    asp_sched *s = *state;
+    int64_t t0 = PAST;
+    asp_sched_start(s, t0);
+    int32_t a = item(s);
+    /* Six other streams: the root's four children and one more level. */
+    push_event(s, t0 + 60, 2);
+    push_event(s, t0 + 50, 3);
+    push_event(s, t0 + 40, 4);
+    push_event(s, t0 + 35, 5);
+    push_event(s, t0 + 70, 6);
+    push_event(s, t0 + 80, 7);
+    take_twice(s, a, t0 + 10);
+    assert_ns_equal(asp_sched_fast_of(s)->horizon, t0 + 35);
+}
+
+static void the_horizon_is_bounded_by_the_end_and_the_wall_clock(void **state)
+{
+    asp_sched *s = *state;
+    int64_t t0 = PAST;
+    asp_sched_start(s, t0);
+    asp_sched_set_end(s, t0 + 50);
+    int32_t a = item(s);
+    take_twice(s, a, t0 + 10);
+    /* Alone in the queue: the end bounds it, and without an end the last wall reading. */
+    assert_ns_equal(asp_sched_fast_of(s)->horizon, t0 + 50);
+    asp_sched_start(s, t0);
+    take_twice(s, a, t0 + 10);
+    assert_true(asp_sched_fast_of(s)->horizon <= asp_time_wall());
+    assert_true(asp_sched_fast_of(s)->horizon > t0 + 10);
+}
+
+static void a_budget_an_interrupt_and_a_pause_close_the_horizon(void **state)
+{
+    asp_sched *s = *state;
+    int64_t t0 = PAST;
+    asp_sched_start(s, t0);
+    asp_sched_pause(s, 5, INT64_MAX);
+    int32_t a = item(s);
+    take_twice(s, a, t0 + 10);
+    assert_ns_equal(asp_sched_fast_of(s)->horizon, INT64_MIN); /* a budget counts every item */
+    asp_sched_pause(s, -1, INT64_MAX);
+    take_twice(s, a, t0 + 20);
+    assert_true(asp_sched_fast_of(s)->horizon > t0 + 20);
+    asp_sched_interrupt(s);
+    assert_ns_equal(asp_sched_fast_of(s)->horizon, INT64_MIN);
+    assert_int_equal(asp_sched_next(s), ASP_SCHED_INTERRUPTED);
+    take_twice(s, a, t0 + 30);
+    assert_true(asp_sched_fast_of(s)->horizon > t0 + 30);
+    asp_sched_pause(s, -1, t0 + 40);
+    assert_ns_equal(asp_sched_fast_of(s)->horizon, INT64_MIN);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -355,6 +447,10 @@ int main(void)
         T(an_item_due_in_the_future_is_waited_for_never_early),
         T(items_due_a_few_ms_apart_in_the_future_are_each_waited_for),
         T(past_items_run_before_a_future_one_without_waiting),
+        T(the_horizon_after_a_stream_event_is_the_next_other_due),
+        T(the_horizon_is_the_least_of_the_other_streams_events),
+        T(the_horizon_is_bounded_by_the_end_and_the_wall_clock),
+        T(a_budget_an_interrupt_and_a_pause_close_the_horizon),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
