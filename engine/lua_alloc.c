@@ -111,9 +111,11 @@ static void put_block(asp_lua_alloc *a, void *p, size_t n)
         free(p);
 }
 
-void *asp_lua_alloc_f(void *ud, void *ptr, size_t osize, size_t nsize)
+/* Everything but a small block's pop or push: growth, shrinking, large
+ * blocks, a class with no free block. Out of line, so that the two common
+ * paths below call nothing and save no registers. */
+__attribute__((noinline)) static void *alloc_slow(asp_lua_alloc *a, void *ptr, size_t osize, size_t nsize)
 {
-    asp_lua_alloc *a = ud;
     void *n;
     if (nsize == 0) {
         if (ptr)
@@ -137,6 +139,27 @@ void *asp_lua_alloc_f(void *ud, void *ptr, size_t osize, size_t nsize)
     memcpy(n, ptr, osize < nsize ? osize : nsize);
     put_block(a, ptr, osize);
     return n;
+}
+
+void *asp_lua_alloc_f(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    asp_lua_alloc *a = ud;
+    if (nsize == 0 && ptr && osize <= SMALL_MAX) {
+        put_small(a, ptr, class_of(osize));
+        return NULL;
+    }
+    if (!ptr && nsize - 1 < SMALL_MAX) {
+        unsigned c = class_of(nsize);
+        free_block *b = a->free[c];
+        if (b) {
+            UNPOISON(b, sizeof *b);
+            a->free[c] = b->next;
+            POISON(b, (size_t)c * CLASS_BYTES);
+            UNPOISON(b, nsize);
+            return b;
+        }
+    }
+    return alloc_slow(a, ptr, osize, nsize);
 }
 
 int asp_lua_alloc_pooled(void)
