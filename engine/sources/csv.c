@@ -796,45 +796,31 @@ static uint64_t digits_value(uint64_t w, unsigned n)
 }
 #endif
 
-/*
- * [+-]digits[.digits] with at most 7 digits on each side: both runs read 8
- * bytes at a time (the padding after the field makes that safe), m below
- * 10^14 < 2^53, so m / 10^f is parse_plain_decimal's division with its
- * operands: the same double. Anything else is asp_parse_number's.
- */
-int asp_csv_number(const char *s, size_t len, double *out)
-{
 #ifdef SWAR_DIGITS
+/* The value of a plain decimal: neg and m / 10^f, m below 2^53 and f at
+ * most 7, so the division is parse_plain_decimal's with its operands: the
+ * same double. */
+static double decimal(int neg, uint64_t m, unsigned f)
+{
+    double v = (double)m / pow10_exact[f];
+    return neg ? -v : v;
+}
+
+/*
+ * [+-]digits[.digits] with at most 7 digits on each side, p after the sign:
+ * both runs read 8 bytes at a time (the padding after the field makes that
+ * safe), m below 10^14. Anything else is asp_parse_number's. Out of line:
+ * asp_csv_number's one-word case stays a leaf that saves no registers.
+ */
+__attribute__((noinline)) static int number_runs(const char *s, size_t len, const char *p, int neg, double *out)
+{
     static const uint64_t pow10_int[8] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000 };
-    const char *p = s, *e = s + len;
-    int neg = 0;
+    const char *e = s + len;
     unsigned n1, n2 = 0;
-    uint64_t w, m = 0;
-    if (*p == '-' || *p == '+') {
-        neg = *p == '-';
-        p++;
-    }
-    w = load8(p);
-    {
-        /* Up to 7 bytes of digits and one point (a quote's 423.48): the
-         * bytes after the point are moved down over it and the digit run of
-         * that word valued at once (its lowest non-digit flag is exact),
-         * one digit word instead of two and a multiply. */
-        uint64_t nd = non_digits(w);
-        if (!nd)
-            goto other;
-        n1 = (unsigned)__builtin_ctzll(nd) >> 3;
-        if (p[n1] == '.') {
-            uint64_t low = (UINT64_C(1) << (8 * n1)) - 1;
-            uint64_t joined = (w & low) | ((w >> 8) & ~low); /* its top byte is 0: a non-digit */
-            unsigned n = (unsigned)__builtin_ctzll(non_digits(joined)) >> 3;
-            if (n > 0 && p + n + 1 == e) {
-                n2 = n - n1;
-                m = digits_value(joined, n);
-                goto divide;
-            }
-        }
-    }
+    uint64_t w = load8(p), m = 0;
+    n1 = digit_run(w);
+    if (n1 == 8)
+        goto other;
     if (n1)
         m = digits_value(w, n1);
     p += n1;
@@ -849,15 +835,52 @@ int asp_csv_number(const char *s, size_t len, double *out)
     }
     if (p != e || n1 + n2 == 0 || len == 0)
         goto other;
-divide:
-    {
-        double v = (double)m / pow10_exact[n2];
-        *out = neg ? -v : v;
-    }
+    *out = decimal(neg, m, n2);
     return 1;
 other:
-#endif
     return asp_parse_number(s, len, out);
+}
+#endif
+
+/*
+ * asp_parse_number for a field of a record (ASP_CSV_PAD bytes readable
+ * after it). Up to 7 bytes of digits and one point (a quote's 423.48): the
+ * bytes after the point are moved down over it and the digit run of that
+ * word valued at once (its lowest non-digit flag is exact), one digit word;
+ * other plain decimals take number_runs, anything else asp_parse_number.
+ */
+int asp_csv_number(const char *s, size_t len, double *out)
+{
+#ifdef SWAR_DIGITS
+    const char *p = s;
+    int neg = 0;
+    uint64_t w, nd;
+    unsigned n1;
+    if (*p == '-' || *p == '+') {
+        neg = *p == '-';
+        p++;
+    }
+    w = load8(p);
+    nd = non_digits(w);
+    if (!nd)
+        return asp_parse_number(s, len, out);
+    n1 = (unsigned)__builtin_ctzll(nd) >> 3;
+    if (p[n1] == '.') {
+        uint64_t low = (UINT64_C(1) << (8 * n1)) - 1;
+        uint64_t joined = (w & low) | ((w >> 8) & ~low); /* its top byte is 0: a non-digit */
+        unsigned n = (unsigned)__builtin_ctzll(non_digits(joined)) >> 3;
+        if (n > 0 && p + n + 1 == s + len) {
+            *out = decimal(neg, digits_value(joined, n), n - n1);
+            return 1;
+        }
+    } else if (n1 > 0 && p + n1 == s + len) {
+        *out = decimal(neg, digits_value(w, n1), 0);
+        return 1;
+    }
+    return number_runs(s, len, p, neg, out);
+#else
+    return asp_parse_number(s, len, out);
+#endif
 }
 
 int asp_parse_integer(const char *s, size_t len, int64_t *out)
