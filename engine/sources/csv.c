@@ -470,12 +470,44 @@ static int release_bom(asp_csv *p)
     return append(p, (const char *)BOM, (size_t)held);
 }
 
-static int feed(asp_csv *p, const char *data, size_t n, size_t *used);
+static int feed(asp_csv *p, const char *data, size_t n, size_t *used, int try_fast);
+static int feed_bom(asp_csv *p, const char *data, size_t n, size_t *used);
+
+/* The fast path applies: a line starts at data[0] and no state is held
+ * (no field begun, no CR whose LF may follow, the BOM settled). */
+static int at_line_start(const asp_csv *p)
+{
+    return p->state == ST_FIELD && p->nf == 0 && p->len == 0 && p->line_pos == p->pos && p->delim != '\r' &&
+           !p->after_cr;
+}
 
 int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
 {
-    /* A UTF-8 byte order mark at the very start is no data (else it would
-     * stay in the first column's name). It may come split across feeds. */
+    /* A whole line at data[0], the common case, straight to the fast path:
+     * feed's state machine (and its frame) only for the rest. */
+    if (p->complete)
+        begin_record(p);
+    if (p->bom == 3 && at_line_start(p)) {
+        size_t next;
+        int rc = fast_record(p, data, 0, n, &next);
+        if (rc > 0) {
+            p->pos += (int64_t)next;
+            *used = next;
+            return ASP_CSV_RECORD;
+        }
+        if (rc < 0)
+            return (*used = 0), ASP_CSV_ERROR;
+        return feed(p, data, n, used, 0);
+    }
+    return feed_bom(p, data, n, used);
+}
+
+/* What asp_csv_feed's fast path does not take: a UTF-8 byte order mark
+ * at the very start is dropped (no data, else it would stay in the first
+ * column's name; it may come split across feeds), then feed. Out of line,
+ * so that the fast path keeps a small frame. */
+__attribute__((noinline)) static int feed_bom(asp_csv *p, const char *data, size_t n, size_t *used)
+{
     if (p->bom < 3) {
         size_t k = 0;
         while (p->bom < 3 && k < n && (unsigned char)data[k] == BOM[p->bom]) {
@@ -486,7 +518,7 @@ int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
             int rc;
             p->pos += (int64_t)k;
             p->line_pos = p->pos; /* columns count from after the BOM */
-            rc = feed(p, data + k, n - k, used);
+            rc = feed(p, data + k, n - k, used, 1);
             *used += k;
             return rc;
         }
@@ -501,17 +533,17 @@ int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
         if (release_bom(p) != 0)
             return (*used = 0), ASP_CSV_ERROR;
     }
-    return feed(p, data, n, used);
+    return feed(p, data, n, used, 1);
 }
 
-static int feed(asp_csv *p, const char *data, size_t n, size_t *used)
+/* try_fast: the fast path was not tried on data yet. */
+static int feed(asp_csv *p, const char *data, size_t n, size_t *used, int try_fast)
 {
     const char delim = p->delim;
     size_t i = 0;
     if (p->complete)
         begin_record(p);
-    if (p->state == ST_FIELD && p->nf == 0 && p->len == 0 && p->line_pos == p->pos && delim != '\r' &&
-        !p->after_cr) {
+    if (try_fast && at_line_start(p)) {
         size_t next;
         int rc = fast_record(p, data, 0, n, &next);
         if (rc < 0)

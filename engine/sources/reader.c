@@ -377,7 +377,19 @@ static int on_record(asp_csvfile *f)
     return 1;
 }
 
-int asp_csvfile_next(asp_csvfile *f, int follow)
+/* A record of the chunk (ASP_CSV_RECORD from the parser): converted by
+ * the plan when there is one. */
+static int take_record(asp_csvfile *f)
+{
+    if (f->plan && asp_csv_plan_convert(f->plan, asp_csv_record(f->parser)))
+        return ASP_CSV_CONVERTED;
+    return ASP_CSV_RECORD;
+}
+
+/* Everything but a record found in the chunk: follow mode, errors, the end
+ * of the chunk or of the file. Out of line, so that asp_csvfile_next's
+ * common case saves no registers. */
+__attribute__((noinline)) static int next_slow(asp_csvfile *f, int follow)
 {
     for (;;) {
         if (f->used < f->have) {
@@ -387,9 +399,7 @@ int asp_csvfile_next(asp_csvfile *f, int follow)
             if (rc == ASP_CSV_RECORD) {
                 if (f->follow && !on_record(f))
                     continue;
-                if (f->plan && asp_csv_plan_convert(f->plan, asp_csv_record(f->parser)))
-                    return ASP_CSV_CONVERTED;
-                return rc;
+                return take_record(f);
             }
             if (rc == ASP_CSV_ERROR) {
                 snprintf(f->err, sizeof f->err, "%s", asp_csv_error(f->parser));
@@ -416,6 +426,26 @@ int asp_csvfile_next(asp_csvfile *f, int follow)
             f->eof = 0;
         }
     }
+}
+
+int asp_csvfile_next(asp_csvfile *f, int follow)
+{
+    /* The common case: the next record is in the chunk (follow mode's
+     * header check and everything else are next_slow's). A parse that
+     * ends without a record consumed the rest of the chunk, and an error
+     * consumed nothing it could parse again: next_slow takes over. */
+    if (f->used < f->have && !f->follow) {
+        size_t used = 0;
+        int rc = asp_csv_feed(f->parser, f->chunk + f->used, f->have - f->used, &used);
+        f->used += used;
+        if (rc == ASP_CSV_RECORD)
+            return take_record(f);
+        if (rc == ASP_CSV_ERROR) {
+            snprintf(f->err, sizeof f->err, "%s", asp_csv_error(f->parser));
+            return rc;
+        }
+    }
+    return next_slow(f, follow);
 }
 
 const asp_csv_row *asp_csvfile_record(const asp_csvfile *f)
