@@ -250,7 +250,10 @@ static int fast_record(asp_csv *p, const char *data, size_t i, size_t n, size_t 
     const size_t avail = n - i;
     /* Locals: the stores into b (char) could alias anything in *p. */
     const char delim = p->delim;
-    const __m128i vd = _mm_set1_epi8(delim), vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r'),
+    /* The delimiter broadcast from a register: _mm_set1_epi8 of a char
+     * could go through the stack, a byte store then a 4-byte load (which
+     * the store cannot forward: a stall a row). */
+    const __m128i vd = _mm_set1_epi32((int)(0x01010101u * (unsigned char)delim)), vn = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r'),
                   vq = _mm_set1_epi8('"');
     uint32_t *fstart = p->start, *fend = p->end, *fcol = p->col;
     int32_t nf = 0, fcap = p->fcap;
