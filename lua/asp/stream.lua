@@ -71,10 +71,7 @@ local COUNTERS = { read = true, delivered = true, out_of_order = true }
 local FLAGS = { prepared = true, has_first = true, past_done = true, claimed = true }
 stream_mt.__index = function(st, k)
   local i = FIELDS[k]
-  if i then
-    local v = rawget(st, i)
-    return v
-  end
+  if i then return rawget(st, i) end
   local clock = rawget(st, CLOCK)
   if COUNTERS[k] then return clock[k] end
   if FLAGS[k] then return clock[k] ~= 0 end
