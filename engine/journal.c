@@ -15,7 +15,8 @@
 
 #include "io.h"
 
-static int journal_fd = -1;
+/* The journal's descriptor (-1: none); read by asp_journal_on (journal.h). */
+int asp_journal_fd_cur = -1;
 /* This process's cursors, one per kind of record: lines are taken back when
  * the scheduler reaches their arrival time, wall readings when the run reads
  * the wall, so the two are consumed in orders of their own. */
@@ -103,7 +104,7 @@ int asp_journal_open_private(const char *dir)
         return -1;
     shared->failed = 0;
     asp_journal_close();
-    journal_fd = fd;
+    asp_journal_fd_cur = fd;
     line_cur = wall_cur = size = 0;
     may_replay = 0;
     cache_at = -1;
@@ -119,7 +120,7 @@ void asp_journal_share(volatile int64_t *end, void (*appended)(void))
 void asp_journal_follow(int fd, volatile int64_t *end)
 {
     asp_journal_close();
-    journal_fd = fd;
+    asp_journal_fd_cur = fd;
     committed = end;
     readonly = 1;
     may_replay = 1;
@@ -161,7 +162,7 @@ int64_t asp_journal_end_offset(void)
 
 int asp_journal_fd(void)
 {
-    return journal_fd;
+    return asp_journal_fd_cur;
 }
 
 void asp_journal_set_fail(asp_journal_fail_fn fn)
@@ -176,14 +177,9 @@ int asp_journal_failed(void)
 
 void asp_journal_close(void)
 {
-    if (journal_fd >= 0)
-        close(journal_fd);
-    journal_fd = -1;
-}
-
-int asp_journal_on(void)
-{
-    return journal_fd >= 0;
+    if (asp_journal_fd_cur >= 0)
+        close(asp_journal_fd_cur);
+    asp_journal_fd_cur = -1;
 }
 
 /* Where this process's reading stops: its view of the end, and a self
@@ -202,7 +198,7 @@ static int head_at(int64_t cur, asp_journal_head *h)
         *h = cache_h;
         return 0;
     }
-    if (pread(journal_fd, h, sizeof *h, (off_t)cur) != (ssize_t)sizeof *h) {
+    if (pread(asp_journal_fd_cur, h, sizeof *h, (off_t)cur) != (ssize_t)sizeof *h) {
         asp_journal_close(); /* a torn journal cannot be replayed faithfully */
         return -1;
     }
@@ -231,7 +227,7 @@ int asp_journal_replaying(void)
     struct stat st;
     /* Only a resumed checkpoint has records ahead of it: the foreground,
      * which asks before every item, answers without a system call. */
-    if (journal_fd < 0 || !may_replay)
+    if (asp_journal_fd_cur < 0 || !may_replay)
         return 0;
     if (readonly || self_follow) {
         /* A follower (--reload) reads on as records are published; a
@@ -239,13 +235,13 @@ int asp_journal_replaying(void)
         if (readonly)
             size = visible_end();
         seek_kind(ASP_JOURNAL_LINE, &line_cur, &h);
-        return journal_fd >= 0 && line_cur < read_end();
+        return asp_journal_fd_cur >= 0 && line_cur < read_end();
     }
-    if (fstat(journal_fd, &st) == 0)
+    if (fstat(asp_journal_fd_cur, &st) == 0)
         size = st.st_size;
     seek_kind(ASP_JOURNAL_LINE, &line_cur, &h);
     seek_kind(ASP_JOURNAL_WALL, &wall_cur, &h);
-    if (journal_fd < 0 || (line_cur >= size && wall_cur >= size))
+    if (asp_journal_fd_cur < 0 || (line_cur >= size && wall_cur >= size))
         may_replay = 0;
     return may_replay;
 }
@@ -270,12 +266,12 @@ static void append(int32_t kind, int32_t source, int64_t time, const char *data,
         asp_journal_close();
         return;
     }
-    if (asp_pwrite_full(journal_fd, &h, sizeof h, at) != 0 ||
-        (len && asp_pwrite_full(journal_fd, data, len, at + (int64_t)sizeof h) != 0)) {
+    if (asp_pwrite_full(asp_journal_fd_cur, &h, sizeof h, at) != 0 ||
+        (len && asp_pwrite_full(asp_journal_fd_cur, data, len, at + (int64_t)sizeof h) != 0)) {
         int err = errno;
         /* Whole records only (shrinking needs no space), then no more:
          * a journal with a hole would replay wrongly. */
-        if (ftruncate(journal_fd, (off_t)at) != 0)
+        if (ftruncate(asp_journal_fd_cur, (off_t)at) != 0)
             err = errno;
         asp_journal_close();
         if (shared)
@@ -296,21 +292,21 @@ static void append(int32_t kind, int32_t source, int64_t time, const char *data,
 
 void asp_journal_line(int32_t source, int64_t arrival, const char *data, size_t len)
 {
-    if (journal_fd < 0 || injecting || (!self_follow && asp_journal_replaying()))
+    if (asp_journal_fd_cur < 0 || injecting || (!self_follow && asp_journal_replaying()))
         return;
     append(ASP_JOURNAL_LINE, source, arrival, data, len, 0);
 }
 
 void asp_journal_end(int32_t source, int64_t when, int32_t status)
 {
-    if (journal_fd < 0 || injecting || (!self_follow && asp_journal_replaying()))
+    if (asp_journal_fd_cur < 0 || injecting || (!self_follow && asp_journal_replaying()))
         return;
     append(ASP_JOURNAL_END, source, when, NULL, 0, status);
 }
 
 int asp_journal_peek(asp_journal_head *h)
 {
-    if (journal_fd < 0)
+    if (asp_journal_fd_cur < 0)
         return -1;
     return seek_kind(ASP_JOURNAL_LINE, &line_cur, h);
 }
@@ -321,7 +317,7 @@ int64_t asp_journal_take(asp_journal_head *h, char *buf, size_t cap)
     if (asp_journal_peek(h) != 0)
         return -1;
     n = h->len < cap ? h->len : cap;
-    if (n > 0 && pread(journal_fd, buf, n, (off_t)(line_cur + (int64_t)sizeof *h)) != (ssize_t)n) {
+    if (n > 0 && pread(asp_journal_fd_cur, buf, n, (off_t)(line_cur + (int64_t)sizeof *h)) != (ssize_t)n) {
         asp_journal_close();
         return -1;
     }
@@ -332,7 +328,7 @@ int64_t asp_journal_take(asp_journal_head *h, char *buf, size_t cap)
 int64_t asp_journal_wall(int64_t wall)
 {
     asp_journal_head h;
-    if (journal_fd < 0)
+    if (asp_journal_fd_cur < 0)
         return wall;
     if (self_follow) {
         /* The live instance: its readings are for the next rebuild. */
@@ -383,7 +379,7 @@ int asp_journal_adopt(int fd)
     if (fstat(fd, &st) != 0)
         return -1;
     asp_journal_close();
-    journal_fd = fd;
+    asp_journal_fd_cur = fd;
     fcntl(fd, F_SETFD, FD_CLOEXEC);
     line_cur = wall_cur = 0;
     size = st.st_size;

@@ -52,7 +52,12 @@ void asp_journal_set_fail(asp_journal_fail_fn fn);
 int asp_journal_failed(void);
 /* Ends journaling in this process. */
 void asp_journal_close(void);
-int asp_journal_on(void);
+extern int asp_journal_fd_cur; /* journal.c's: written only there */
+/* Inline, one load: the scheduler asks before every item. */
+static inline int asp_journal_on(void)
+{
+    return asp_journal_fd_cur >= 0;
+}
 
 /* Appends a line that arrived (foreground). No-op when off or replaying. */
 void asp_journal_line(int32_t source, int64_t arrival, const char *data, size_t len);

@@ -41,9 +41,23 @@ local M = {}
 local Clock = ffi.typeof([[struct {
   int64_t next_ns, last_ns;
   double read, delivered, out_of_order;
-  int32_t id, order;  /* copies of st.id and st.order, set by M.start */
+  int32_t id, order;  /* the stream's item id (-1 before M.start) and order (0 before) */
   int32_t plain;
+  uint8_t prepared, has_first, past_done, claimed;  /* 0 or 1 (in the struct's padding) */
 }]])
+
+-- The stream table is made small (100,000 streams hold 100,000 of them):
+-- three fields in its array part, at these indices (8 bytes a field), and
+-- callback and past in a hash part of two slots (the smallest; sched.lua's
+-- describe reads callback with rawget). A hash slot is 24 bytes, and the
+-- hash part a power of two: with its 10 keys of round 7, 16 slots. Its
+-- flags and numbers are in the Clock; the options only some streams have
+-- (name, future, on_start, a reader's next, a producer's fifo...) are
+-- keys of the hash part, absent when not set. Reading st.fetch, st.order...
+-- from outside goes through stream_mt.__index.
+local FETCH, CLOCK, NEXT_V = 1, 2, 3
+local FIELDS = { fetch = FETCH, clock = CLOCK, next_v = NEXT_V }
+local new_table = require("table.new")
 
 local STREAM = "stream"
 local NO_EVENT = -0x7fffffffffffffffLL -- a clock's last_ns before its first event
@@ -52,17 +66,33 @@ local natives = {}   -- native future sources opened in this run, closed when it
 
 local methods, stream_mt = task.class(function(st) M.start(st) end)
 
+-- What the Clock holds, read as fields of the stream.
 local COUNTERS = { read = true, delivered = true, out_of_order = true }
+local FLAGS = { prepared = true, has_first = true, past_done = true, claimed = true }
 stream_mt.__index = function(st, k)
-  if COUNTERS[k] then return rawget(st, "clock")[k] end
+  local i = FIELDS[k]
+  if i then return rawget(st, i) end
+  local clock = rawget(st, CLOCK)
+  if COUNTERS[k] then return clock[k] end
+  if FLAGS[k] then return clock[k] ~= 0 end
+  if k == "order" then return clock.order > 0 and clock.order or nil end
+  if k == "id" then return clock.id >= 0 and clock.id or nil end
   return methods[k]
+end
+-- A field written from outside (task.lua's claimed) goes to its place.
+stream_mt.__newindex = function(st, k, v)
+  if FLAGS[k] then
+    rawget(st, CLOCK)[k] = v and 1 or 0
+  else
+    rawset(st, FIELDS[k] or k, v)
+  end
 end
 
 -- Where an asp.csv past is (the line of the record last read, which is the
 -- event being delivered while its callback runs), as " at path:line".
 local function position(st)
   local p = st.past
-  if st.past_done or type(p) ~= "table" or type(p.path) ~= "string" or p.f == nil then return "" end
+  if st[CLOCK].past_done ~= 0 or type(p) ~= "table" or type(p.path) ~= "string" or p.f == nil then return "" end
   local line = tonumber(p.row.line)
   if not line or line < 1 then return "" end
   return " at " .. p.path .. ":" .. line
@@ -70,7 +100,8 @@ end
 
 function methods:describe()
   if self.name then return "stream '" .. self.name .. "'" .. position(self) end
-  if self.order then return "stream #" .. self.order .. position(self) end
+  local order = self[CLOCK].order
+  if order > 0 then return "stream #" .. order .. position(self) end
   return "a stream"
 end
 
@@ -82,13 +113,13 @@ end
 local function bad_time(st, x)
   error(("asp.process_stream: %s: past event #%d has an invalid time %s "
     .. "(a Time, an ISO-8601 string or epoch seconds expected)"):format(
-      st:describe(), st.clock.read, show(x)), 0)
+      st:describe(), st[CLOCK].read, show(x)), 0)
 end
 
 -- -- Past sources: each returns the next (Time, value), or nil at its end. --
 
 local function from_array(st)
-  local clock = st.clock
+  local clock = st[CLOCK]
   local i = clock.read + 1
   local pair = st.past[i]
   if pair == nil then return nil end
@@ -105,7 +136,7 @@ end
 local function from_iterator(st)
   local t, v = st.past()
   if t == nil then return nil end
-  local clock = st.clock
+  local clock = st[CLOCK]
   clock.read = clock.read + 1
   local tt = coerce(t)
   if not tt then bad_time(st, t) end
@@ -123,7 +154,7 @@ local function from_reader(st)
   -- function for every reader of a kind: the trace stays monomorphic).
   local t, v = st.past_next(st.past)
   if t then
-    local clock = st.clock
+    local clock = st[CLOCK]
     clock.read = clock.read + 1
   end
   return t, v
@@ -133,8 +164,8 @@ end
 
 -- (A Time tested against nil would call its __eq: "if t then" is the test.)
 local function queue_next(st, ns, v)
-  local clock = st.clock
-  st.next_v = v
+  local clock = st[CLOCK]
+  st[NEXT_V] = v
   if ns < clock.last_ns then clock.out_of_order = clock.out_of_order + 1 end
   clock.last_ns = ns
   clock.next_ns = ns
@@ -143,7 +174,7 @@ end
 
 -- Marks the stream as off the common path (see Clock).
 local function not_plain(st)
-  st.clock.plain = 0
+  st[CLOCK].plain = 0
 end
 
 -- Queues the next live event, if one is waiting; otherwise the stream waits
@@ -153,7 +184,8 @@ local function take_live(st)
     -- A native source: C queues the stream's item when a line is there.
     st.pulling = true
     not_plain(st)
-    return st.future:_arm(st.id, st.order)
+    local clock = st[CLOCK]
+    return st.future:_arm(clock.id, clock.order)
   end
   local h = st.fifo_head
   if h and h <= st.fifo_tail then
@@ -173,10 +205,10 @@ local function run_producer(st)
 end
 
 local function go_live(st)
-  st.past_done = true
+  st[CLOCK].past_done = 1
   not_plain(st)
-  if st.past ~= nil then
-    local last = st.clock.last_ns
+  if st.past then
+    local last = st[CLOCK].last_ns
     sched.past_closed(last > NO_EVENT and last or nil)
   end
   if sched.backtest then
@@ -185,7 +217,7 @@ local function go_live(st)
   end
   if st.future then
     gc.live_started()
-    sched.mark_live(st.id) -- every later event of the stream is live input
+    sched.mark_live(st[CLOCK].id) -- every later event of the stream is live input
   end
   if st.on_live_start then
     set_context(st)
@@ -202,8 +234,8 @@ end
 
 -- After an event (or at the start), queues the stream's next event.
 local function advance(st)
-  if not st.past_done then
-    local t, v = st.fetch(st)
+  if st[CLOCK].past_done == 0 then
+    local t, v = st[FETCH](st)
     if t then return queue_next(st, t.ns_, v) end
     go_live(st)
   end
@@ -253,7 +285,7 @@ local function call_logged(st, t, v)
     ok, err = pcall(st.callback, t, v)
   end
   if ok then
-    local clock = st.clock
+    local clock = st[CLOCK]
     clock.delivered = clock.delivered + 1
   else
     log_error(st, t, err)
@@ -272,7 +304,7 @@ local function call(st, t, v)
   else
     st.callback(t, v)
   end
-  local clock = st.clock
+  local clock = st[CLOCK]
   clock.delivered = clock.delivered + 1
   advance(st)
 end
@@ -286,13 +318,13 @@ local function deliver_native(st)
   local t, v = st.future:_pull()
   if not t then
     if t == false then
-      st.future:_arm(st.id, st.order)
+      st.future:_arm(st[CLOCK].id, st[CLOCK].order)
     else
       st.live_ended = true
     end
     return
   end
-  local clock, ns = st.clock, t.ns_
+  local clock, ns = st[CLOCK], t.ns_
   if ns < clock.last_ns then clock.out_of_order = clock.out_of_order + 1 end
   clock.last_ns = ns
   return call(st, t, v)
@@ -311,7 +343,7 @@ end
 -- loop is a function of its own, so that a stream that leaves it at once
 -- (another item is due first) does not make a loop trace of deliver.
 local function deliver_direct(st, clock, ns, v)
-  local fetch = st.fetch
+  local fetch = st[FETCH]
   repeat
     if ns < clock.last_ns then clock.out_of_order = clock.out_of_order + 1 end
     clock.last_ns = ns
@@ -334,18 +366,18 @@ local function deliver_direct(st, clock, ns, v)
 end
 
 local function deliver(st)
-  local clock = st.clock
+  local clock = st[CLOCK]
   if clock.plain ~= 0 then
     -- The common path: call, then the next past event. Nothing the callback
     -- can do changes the stream's mode (only its own advance does).
-    local t, v = Time(clock.next_ns), st.next_v
+    local t, v = Time(clock.next_ns), st[NEXT_V]
     -- false, not nil: the slot stays non-nil, so that queue_next's store
     -- into it needs no look for a __newindex in stream_mt (a hash lookup).
-    st.next_v = false
+    st[NEXT_V] = false
     set_context(st)
     st.callback(t, v)
     clock.delivered = clock.delivered + 1
-    local t2, v2 = st.fetch(st)
+    local t2, v2 = st[FETCH](st)
     if t2 then
       local ns = t2.ns_
       if direct(st, ns) then return deliver_direct(st, clock, ns, v2) end
@@ -355,8 +387,8 @@ local function deliver(st)
     return take_live(st)
   end
   if st.pulling then return deliver_native(st) end
-  local t, v = Time(clock.next_ns), st.next_v
-  st.next_v = nil
+  local t, v = Time(clock.next_ns), st[NEXT_V]
+  st[NEXT_V] = nil
   set_context(st)
   return call(st, t, v)
 end
@@ -370,10 +402,11 @@ require("asp.items").declare(STREAM, {
 -- Reads the first past event, before the clock is placed (asp.run starts
 -- the clock at the earliest first event). Returns its ns, or nil.
 function methods:prepare()
-  if self.prepared then return self.has_first and self.clock.next_ns or nil end
-  self.prepared = true
+  local clock = self[CLOCK]
+  if clock.prepared ~= 0 then return clock.has_first ~= 0 and clock.next_ns or nil end
+  clock.prepared = 1
   -- Counted here, before any stream starts: a backtest ends once no past is left.
-  if self.past ~= nil then sched.past_opened() end
+  if self.past then sched.past_opened() end
   set_context(self)
   M.run_streams[#M.run_streams + 1] = self
   if self.native then
@@ -382,25 +415,25 @@ function methods:prepare()
     natives[#natives + 1] = self.future
     self.future:_open()
   end
-  local t, v = self.fetch(self)
+  local t, v = self[FETCH](self)
   if not t then return nil end
-  self.has_first, self.clock.next_ns, self.next_v = true, t.ns_, v
+  clock.has_first, clock.next_ns, self[NEXT_V] = 1, t.ns_, v
   return t.ns_
 end
 
 function M.start(st)
   st:prepare()
   streams_started = streams_started + 1
-  st.order = streams_started
-  st.id = sched.new_item(STREAM, st)
-  st.clock.order, st.clock.id = st.order, st.id
+  local clock = st[CLOCK]
+  clock.order = streams_started
+  clock.id = sched.new_item(STREAM, st)
   if st.on_start then
     set_context(st)
     st.on_start()
   end
-  if st.has_first then
-    st.has_first = false
-    queue_next(st, st.clock.next_ns, st.next_v)
+  if clock.has_first ~= 0 then
+    clock.has_first = 0
+    queue_next(st, clock.next_ns, st[NEXT_V])
   else
     go_live(st)
     take_live(st)
@@ -435,19 +468,17 @@ function M.process_stream(opts)
   if opts.name ~= nil and type(opts.name) ~= "string" then
     error(F .. ": option 'name' must be a string (got " .. type(opts.name) .. ")", 2)
   end
-  -- Only what every stream needs in the constructor; the rest only when
-  -- set (a flag that is false is absent: nil reads the same). A stream that
-  -- replays a past ends up with ~10 keys, a hash part of 16 slots instead of
-  -- 32: 384 bytes less a stream (round 7: 100,000 streams).
+  -- Every stream's fields in the array part (the indices above), sized once
+  -- by the constructor; a slot is never nil (false: unset), so that a store
+  -- into it needs no look for __newindex. The options only some streams
+  -- have are keys of the hash part, absent when not set (nil reads the same).
   local log = opts.on_error == "log"
-  -- The keys the run adds are in the constructor already (false until then),
-  -- so that the hash part is sized once, not grown three times at the start.
-  local st = setmetatable({
-    callback = opts.callback, past = opts.past,
-    clock = Clock(0, NO_EVENT, 0, 0, 0, -1, 0, (opts.unpack or log) and 0 or 1),
-    fetch = false, claimed = false, prepared = false, has_first = false, next_v = false,
-    order = false, id = false,
-  }, stream_mt)
+  local st = new_table(3, 2)
+  st[FETCH] = false
+  st[CLOCK] = Clock(0, NO_EVENT, 0, 0, 0, -1, 0, (opts.unpack or log) and 0 or 1)
+  st[NEXT_V] = false
+  st.callback, st.past = opts.callback, opts.past
+  setmetatable(st, stream_mt)
   if opts.on_start ~= nil then st.on_start = opts.on_start end
   if opts.on_live_start ~= nil then st.on_live_start = opts.on_live_start end
   if opts.unpack then st.unpack = true end
@@ -456,16 +487,16 @@ function M.process_stream(opts)
   if log then st.log_errors, st.errors = true, 0 end
   local past = opts.past
   if past == nil then
-    st.fetch = no_past
+    st[FETCH] = no_past
   elseif type(past) == "function" then
-    st.fetch = from_iterator
+    st[FETCH] = from_iterator
   elseif type(past) == "table" then
     local mt = getmetatable(past)
     if mt and mt.__asp_past then
-      st.fetch = from_reader
+      st[FETCH] = from_reader
       st.past_next = past.next
     else
-      st.fetch = from_array
+      st[FETCH] = from_array
     end
   else
     error(F .. ": option 'past' must be an array of {time, value} pairs, an iterator function "
