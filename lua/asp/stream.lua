@@ -342,27 +342,37 @@ end
 -- The stream's events on the direct path, from the fetched (ns, v) on; the
 -- loop is a function of its own, so that a stream that leaves it at once
 -- (another item is due first) does not make a loop trace of deliver.
+-- One event of the direct path: the clock moved and counted as take() would.
+local function deliver_one(st, clock, ns, v)
+  if ns < clock.last_ns then clock.out_of_order = clock.out_of_order + 1 end
+  clock.last_ns = ns
+  clock.next_ns = ns
+  if ns > F.now then F.now = ns end
+  F.items = F.items + 1
+  F.events = F.events + 1
+  set_context(st)
+  st.callback(Time(ns), v)
+  clock.delivered = clock.delivered + 1
+end
+
+-- Each value is a fresh local of one iteration, never carried to the next:
+-- a value carried across the loop (as `v = fetch(st)` reassigned would be)
+-- makes LuaJIT allocate it, whereas a CSV row that the callback does not
+-- keep is then never allocated at all (round 7, part 2: default rows
+-- 40 % -> 66 % of the C reference).
 local function deliver_direct(st, clock, ns, v)
   local fetch = st[FETCH]
-  repeat
-    if ns < clock.last_ns then clock.out_of_order = clock.out_of_order + 1 end
-    clock.last_ns = ns
-    clock.next_ns = ns
-    if ns > F.now then F.now = ns end
-    F.items = F.items + 1
-    F.events = F.events + 1
-    set_context(st)
-    st.callback(Time(ns), v)
-    clock.delivered = clock.delivered + 1
-    local t
-    t, v = fetch(st)
+  deliver_one(st, clock, ns, v)
+  while true do
+    local t, w = fetch(st)
     if not t then
       go_live(st)
       return take_live(st)
     end
-    ns = t.ns_
-  until not direct(st, ns)
-  return queue_next(st, ns, v)
+    local n = t.ns_
+    if not direct(st, n) then return queue_next(st, n, w) end
+    deliver_one(st, clock, n, w)
+  end
 end
 
 local function deliver(st)
