@@ -45,7 +45,8 @@ enum { EXIT_TORN = 75 };
 #define SETTLE_MS 60
 /* How long the old instance may take to deliver its lines before P (a
  * callback that sleeps holds its stream's later lines): then the handover
- * is given up and the old instance goes on. */
+ * is given up and the old instance goes on. ASP_RELOAD_DEADLINE (seconds)
+ * sets it: a slow machine or a sanitizer build needs more. */
 #define DRAIN_DEADLINE_MS 3000
 #define MAX_WATCHED 64
 
@@ -79,6 +80,7 @@ static struct {
     char *dirnames[MAX_WATCHED];
     int nwatched, ndirs;
     uv_timer_t settle, deadline;
+    uint64_t deadline_ms; /* of the drain (ASP_RELOAD_DEADLINE) */
     int settle_on;
     char changed[4096];
     int64_t save_t0, last_size, last_mtime;
@@ -342,8 +344,8 @@ static void on_deadline(uv_timer_t *t)
     (void)t;
     if (!R.in_handover || !R.building || R.building->killed)
         return;
-    fprintf(stderr, "reload: the old code did not reach the handover point within %d s (a callback that "
-                    "sleeps holds its stream's lines); still running the old code\n", DRAIN_DEADLINE_MS / 1000);
+    fprintf(stderr, "reload: the old code did not reach the handover point within %g s (a callback that "
+                    "sleeps holds its stream's lines); still running the old code\n", (double)R.deadline_ms / 1000);
     R.building->killed = 1;
     uv_process_kill(&R.building->proc, SIGKILL);
     if (!R.current) {
@@ -359,7 +361,7 @@ static void on_deadline(uv_timer_t *t)
 static void handle_ready(void)
 {
     R.in_handover = 1;
-    uv_timer_start(&R.deadline, on_deadline, DRAIN_DEADLINE_MS, 0);
+    uv_timer_start(&R.deadline, on_deadline, R.deadline_ms, 0);
     if (!R.current) {
         R.handover = 1; /* this process: at its next item (coord_hook) */
     } else {
@@ -704,10 +706,31 @@ static int shared_setup(void)
     return 0;
 }
 
+/* ASP_RELOAD_DEADLINE: seconds, > 0 and at most a day; 0 when it is bad. */
+static uint64_t deadline_from_env(void)
+{
+    const char *v = getenv("ASP_RELOAD_DEADLINE");
+    char *end;
+    double sec;
+    if (!v)
+        return DRAIN_DEADLINE_MS;
+    errno = 0;
+    sec = strtod(v, &end);
+    if (errno != 0 || end == v || *end != '\0' || !(sec > 0) || sec > 86400) {
+        fprintf(stderr, "asp-lua: --reload: ASP_RELOAD_DEADLINE is '%s': a number of seconds above 0 "
+                        "(at most 86400) expected\n", v);
+        return 0;
+    }
+    return (uint64_t)(sec * 1000 + 0.5) ? (uint64_t)(sec * 1000 + 0.5) : 1;
+}
+
 int asp_reload_start(char **argv, int argc, int script)
 {
     size_t len = sizeof R.exe;
     asp_sched *s = asp_engine_sched();
+    R.deadline_ms = deadline_from_env();
+    if (R.deadline_ms == 0)
+        return -1;
     if (uv_exepath(R.exe, &len) != 0 || shared_setup() != 0 || asp_journal_open_private(NULL) != 0) {
         fprintf(stderr, "asp-lua: --reload: cannot set up (%s)\n", strerror(errno));
         return -1;

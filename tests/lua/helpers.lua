@@ -93,9 +93,16 @@ M.ASP_LUA = os.getenv("ASP_LUA") or "build/asp-lua"
 
 -- Runs asp-lua with the given arguments (a list, each quoted) and optional
 -- standard input; returns stdout, stderr and the exit status.
-function M.run_asp(args, stdin)
+-- env: extra environment variables for the command ({NAME = value}).
+function M.run_asp(args, stdin, env)
   local out, err, rc = os.tmpname(), os.tmpname(), os.tmpname()
   local cmd = { shell_quote(M.ASP_LUA) }
+  if env then
+    local names = {}
+    for k in pairs(env) do names[#names + 1] = k end
+    table.sort(names)
+    for i = #names, 1, -1 do table.insert(cmd, 1, names[i] .. "=" .. shell_quote(env[names[i]])) end
+  end
   for i = 1, #args do cmd[#cmd + 1] = shell_quote(args[i]) end
   local input = "/dev/null"
   local inpath

@@ -54,7 +54,7 @@ local function session()
     assert(os.execute("mkfifo " .. q(dir .. "/" .. f)) == 0)
   end
   h.write_file(s.script, strat("v1"))
-  os.execute(("(%s --reload --stats %s %s <%s >%s 2>%s; echo $? >%s) &"):format(q(h.ASP_LUA), q(s.script),
+  os.execute(("(ASP_RELOAD_DEADLINE=120 %s --reload --stats %s %s <%s >%s 2>%s; echo $? >%s) &"):format(q(h.ASP_LUA), q(s.script),
     q(dir), q(dir .. "/in"), q(s.out), q(s.err), q(s.status)))
   local feed = assert(io.open(dir .. "/in", "w"))
   feed:setvbuf("no")

@@ -24,7 +24,9 @@ end
 
 -- A session: asp-lua --reload on dir/strat.lua, fed by the lines the test
 -- appends to dir/in (tail -f into the TCP connection).
-local function session(text)
+-- deadline: ASP_RELOAD_DEADLINE, seconds; a long one by default, so that a
+-- loaded machine never gives a handover up where the test expects it done.
+local function session(text, deadline)
   local dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir " .. q(dir)) == 0)
@@ -32,8 +34,8 @@ local function session(text)
               out = dir .. "/out", err = dir .. "/err", status = dir .. "/status" }
   h.write_file(s.script, HEAD .. text)
   h.write_file(s.input, "")
-  os.execute(("(%s --reload --stats %s %s >%s 2>%s; echo $? >%s) &"):format(q(h.ASP_LUA), q(s.script),
-    q(s.port), q(s.out), q(s.err), q(s.status)))
+  os.execute(("(ASP_RELOAD_DEADLINE=%s %s --reload --stats %s %s >%s 2>%s; echo $? >%s) &"):format(
+    deadline or 120, q(h.ASP_LUA), q(s.script), q(s.port), q(s.out), q(s.err), q(s.status)))
   h.wait_until(function() return h.file_has(s.port, "%d+") end, 10, "the port")
   local port = h.slurp(s.port):match("%d+")
   os.execute(("bash -c 'exec 3<>/dev/tcp/127.0.0.1/%s; exec tail -n +1 -f %s >&3' >/dev/null 2>&1 & echo $! >%s")
@@ -168,7 +170,7 @@ describe("asp-lua --reload, more", function()
   end
 ]]
     local function v(name) return strat(name, HOLD, "local holds = 0\n") end
-    local s = session(v("v1"))
+    local s = session(v("v1"), 1)
     -- The coordinator runs v1, then a follower runs v3.
     local k, n = 0, 0
     for round, names in ipairs({ { "v1", "v2", "v3" }, { "v3", "v4", "v5" } }) do
@@ -272,5 +274,15 @@ local w = asp.writer(arg[1] .. ".csv", { columns = { "k", "v" } })
     assert.equal(0, s.finish(), s.e())
     assert.equal("k,v\n1,1\n2,1\n3,1\n4,2\n5,2\n", h.slurp(s.port .. ".csv"))
     s.remove()
+  end)
+
+  it("refuses an ASP_RELOAD_DEADLINE that is not a number of seconds above 0, naming it", function()
+    local script = h.temp_script('print("ran")')
+    for _, bad in ipairs({ "abc", "0", "-1", "3s", "1e9" }) do
+      local o, e, rc = h.run_asp({ "--reload", script }, nil, { ASP_RELOAD_DEADLINE = bad })
+      assert.are_not.equal(0, rc, bad)
+      assert.equal("", o, bad)
+      assert.truthy(e:find("ASP_RELOAD_DEADLINE is '" .. bad .. "'", 1, true), e)
+    end
   end)
 end)

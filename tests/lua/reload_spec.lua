@@ -40,7 +40,7 @@ describe("asp-lua --reload", function()
     local out, err, status = dir .. "/out", dir .. "/err", dir .. "/status"
     local N = 400
     h.write_file(script, strategy("v1"))
-    os.execute(("(%s --reload --stats %s %s >%s 2>%s; echo $? >%s) &"):format(h.shell_quote(h.ASP_LUA),
+    os.execute(("(ASP_RELOAD_DEADLINE=120 %s --reload --stats %s %s >%s 2>%s; echo $? >%s) &"):format(h.shell_quote(h.ASP_LUA),
       h.shell_quote(script), h.shell_quote(portfile), h.shell_quote(out), h.shell_quote(err), h.shell_quote(status)))
     h.wait_until(function() return h.file_has(portfile, "%d+") end, 10, "the port")
     local port = h.slurp(portfile):match("%d+")
