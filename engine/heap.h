@@ -131,7 +131,7 @@ void asp_heap_release(asp_heap *h, int32_t id);
 int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order);
 /*
  * Queues a stream event: the same as asp_heap_push with a 32-bit order, in
- * the event heap. A stream's next event is pushed after its previous one
+ * the event tree. A stream's next event is pushed after its previous one
  * was taken, so this is the K-way merge's "replace the top".
  */
 int asp_heap_push_event(asp_heap *h, int32_t id, int64_t due, uint32_t order);
@@ -144,7 +144,7 @@ asp_heap_entry asp_heap_pop(asp_heap *h);
  * to the next operation, which a push of an unqueued id does for free.
  */
 asp_heap_entry asp_heap_take(asp_heap *h);
-/* Where the minimum is: the general heap's root, the event heap's, the run's first slot. */
+/* Where the minimum is: the general heap's root, the event tree's, the run's first slot. */
 enum { ASP_HEAP_AT_ENTRIES, ASP_HEAP_AT_EVENTS, ASP_HEAP_AT_RUN };
 
 static inline int asp_heap_key_less(int64_t ad, uint64_t ao, int64_t bd, uint64_t bo)

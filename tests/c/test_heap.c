@@ -461,7 +461,7 @@ static void random_operations_match_a_sorted_reference(void **state)
             int64_t due = (int64_t)(rng() % 64) - 16;
             uint64_t order = (rng() & 1) ? ++next_order : (UINT64_C(1) << 63) | ++next_order;
             /* Like the scheduler's stream events, keys with the top bit
-             * clear (and a 32-bit order) go to the event heap: an id may
+             * clear (and a 32-bit order) go to the event tree: an id may
              * move between the two heaps when it is re-keyed. */
             if (order >> 63)
                 push_ok(h, id, due, order);
