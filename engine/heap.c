@@ -1,39 +1,21 @@
 /*
- * Indexed 4-ary min-heap, with stream events in a heap of their own; see heap.h.
+ * Indexed 4-ary min-heap, with stream events in a tournament tree and a
+ * run of items pushed in key order; see heap.h.
  */
 #include "heap.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* The event heap is 4-ary whatever ASP_HEAP_ARITY says: its layout (four
- * 16-byte children on one cache line) is the point of it. */
-#define EV_ARITY 4
 #define CACHE_LINE 64
-/* events[-EV_PAD .. -1] are padding, so that events[4i + 1 .. 4i + 4] start a line. */
-#define EV_PAD 3
+/* The first tree: enough leaves for a few streams; it doubles when full. */
+#define FIRST_LEAVES 8
 
 static int entry_less(const asp_heap_entry *a, const asp_heap_entry *b)
 {
     if (a->due != b->due)
         return a->due < b->due;
     return a->order < b->order;
-}
-
-/*
- * For the sibling tournament of the event heap. Written with bitwise
- * operators, GCC still compiles it to branches (not to a select), in a
- * layout (the equal-due test first, then the due test) that a K-way merge's
- * periodic pattern of smaller children predicts better than entry_less's:
- * round 5, streams.lua 64 x1.18, 10,000 streams x1.10. A real select
- * (through a mask, round 7) made 64 streams x0.69: its data dependency holds
- * up the next level's loads. On the call_later mix's sifts (calls and
- * wake-ups, a heap filled in due order) this layout cost 5-10 % against
- * entry_less, which is why the general heap keeps entry_less.
- */
-static inline int event_less(const asp_heap_event *a, const asp_heap_event *b)
-{
-    return (a->due < b->due) | ((a->due == b->due) & (a->order < b->order));
 }
 
 /* -- The general heap -------------------------------------------------------- */
@@ -129,106 +111,114 @@ static void remove_entry(asp_heap *h, int32_t index)
     }
 }
 
-/* -- The event heap -----------------------------------------------------------
- * The same algorithms without the position index: a stream event is only
- * ever taken at the top, so nothing needs to find it (a removal, which no
- * caller makes of an event today, searches). */
+/* -- The event tree -----------------------------------------------------------
+ * A winner tree over leaves (heap.h). A free leaf, or the tree's nodes above
+ * free leaves only, hold NO_EVENT: its key (INT64_MAX, UINT64_MAX) is above
+ * every real one, whose id is never -1. */
 
-static void ev_sift_up(asp_heap *h, int32_t index)
+static const asp_heap_event NO_EVENT = { INT64_MAX, UINT64_MAX };
+
+/* The node's key as one unsigned 128-bit number (the due's sign bit
+ * flipped), so that a comparison is one cmp/sbb pair and no branch. */
+static inline unsigned __int128 event_rank(asp_heap_event e)
 {
-    asp_heap_event *events = h->events;
-    asp_heap_event e = events[index];
-    while (index > 0) {
-        int32_t parent = (index - 1) / EV_ARITY;
-        if (!event_less(&e, &events[parent]))
-            break;
-        events[index] = events[parent];
-        index = parent;
-    }
-    events[index] = e;
+    return (unsigned __int128)((uint64_t)e.due ^ (UINT64_C(1) << 63)) << 64 | e.key;
+}
+
+static inline asp_heap_event event_min(asp_heap_event a, asp_heap_event b)
+{
+    return event_rank(b) < event_rank(a) ? b : a;
 }
 
 /*
- * sift_down's bottom-up descent, for events. GCC would turn one of the
- * tournament's picks into a conditional move (a select whose data
- * dependency holds up the next level's loads: 64 streams x0.92); NO_IFCVT
- * keeps the branches, which a merge's periodic pattern predicts.
+ * Leaf l now holds e: every node on its path to the root is the smaller of
+ * its two children again. One comparison a level, against the sibling,
+ * whose address does not depend on any comparison.
  */
-#define NO_IFCVT __attribute__((optimize("no-if-conversion", "no-if-conversion2")))
-static inline __attribute__((always_inline)) NO_IFCVT void ev_sift_down_inline(asp_heap *h, int32_t index)
+static inline void tree_set(asp_heap *h, int32_t leaf, asp_heap_event e)
 {
-    asp_heap_event *events = h->events;
-    asp_heap_event e = events[index];
-    int32_t n = h->n_events, top = index;
-    for (;;) {
-        int32_t first = EV_ARITY * index + 1, best = first;
-        if (first + EV_ARITY <= n) {
-            int32_t b1 = event_less(&events[first + 1], &events[first]) ? first + 1 : first;
-            int32_t b2 = event_less(&events[first + 3], &events[first + 2]) ? first + 3 : first + 2;
-            best = event_less(&events[b2], &events[b1]) ? b2 : b1;
-        } else {
-            if (first >= n)
-                break;
-            for (int32_t c = first + 1; c < n; c++)
-                if (event_less(&events[c], &events[best]))
-                    best = c;
-        }
-        if (index == top && !event_less(&events[best], &e))
-            break;
-        events[index] = events[best];
-        index = best;
+    asp_heap_event *tree = h->tree;
+    uint32_t j = (uint32_t)(h->leaves + leaf);
+    tree[j] = e;
+    while (j > 1) {
+        e = event_min(e, tree[j ^ 1]);
+        j >>= 1;
+        tree[j] = e;
     }
-    while (index > top) {
-        int32_t parent = (index - 1) / EV_ARITY;
-        if (!event_less(&e, &events[parent]))
-            break;
-        events[index] = events[parent];
-        index = parent;
-    }
-    events[index] = e;
 }
 
-static NO_IFCVT void ev_sift_down(asp_heap *h, int32_t index)
+/* Every leaf free, the lowest on top of the stack. */
+static void tree_empty(asp_heap *h)
 {
-    ev_sift_down_inline(h, index);
+    for (int32_t j = 1; j < 2 * h->leaves; j++)
+        h->tree[j] = NO_EVENT;
+    h->n_free = h->leaves;
+    for (int32_t l = 0; l < h->leaves; l++)
+        h->free_leaves[l] = h->leaves - 1 - l;
+    h->n_events = 0;
 }
 
-static int ev_grow(asp_heap *h)
+/* Doubles the leaves (settled): the queued events keep their leaves, the
+ * new ones are free. */
+static int tree_grow(asp_heap *h)
 {
-    int32_t capacity = h->ev_capacity ? h->ev_capacity * 2 : 64;
-    void *block;
-    if (capacity <= h->ev_capacity)
+    int32_t old = h->leaves, leaves = old ? old * 2 : FIRST_LEAVES;
+    asp_heap_event *tree;
+    int32_t *free_leaves;
+    if (leaves <= old || leaves > INT32_MAX / 4)
         return -1;
-    block = aligned_alloc(CACHE_LINE, (size_t)(capacity + EV_PAD + 1) * sizeof(asp_heap_event));
-    if (!block)
+    tree = aligned_alloc(CACHE_LINE, (size_t)2 * (size_t)leaves * sizeof *tree);
+    if (!tree)
         return -1;
-    if (h->n_events > 0)
-        memcpy((asp_heap_event *)block + EV_PAD, h->events, (size_t)h->n_events * sizeof(asp_heap_event));
-    free(h->events_block);
-    h->events_block = block;
-    h->events = (asp_heap_event *)block + EV_PAD;
-    h->ev_capacity = capacity;
+    free_leaves = realloc(h->free_leaves, (size_t)leaves * sizeof *free_leaves);
+    if (!free_leaves) {
+        free(tree);
+        return -1;
+    }
+    h->free_leaves = free_leaves;
+    for (int32_t l = 0; l < leaves; l++)
+        tree[leaves + l] = l < old ? h->tree[old + l] : NO_EVENT;
+    for (int32_t j = leaves - 1; j >= 1; j--)
+        tree[j] = event_min(tree[2 * j], tree[2 * j + 1]);
+    tree[0] = NO_EVENT; /* unused */
+    free(h->tree);
+    h->tree = tree;
+    h->leaves = leaves;
+    /* The new leaves on the stack, the lowest on top (the old ones were all taken). */
+    for (int32_t l = leaves - 1; l >= old; l--)
+        h->free_leaves[h->n_free++] = l;
     return 0;
 }
 
-/* Removes the event of id (queued in the event heap, settled). */
+/* Queues e (of an id not queued anywhere; settled) at a free leaf. */
+static int tree_insert(asp_heap *h, int32_t id, asp_heap_event e)
+{
+    int32_t leaf;
+    if (h->n_free == 0 && tree_grow(h) != 0)
+        return -1;
+    leaf = h->free_leaves[--h->n_free];
+    h->leaf_of[id] = leaf;
+    h->pos[id] = ASP_HEAP_IN_EVENTS;
+    h->n_events++;
+    h->count++;
+    tree_set(h, leaf, e);
+    return 0;
+}
+
+/* Frees a leaf: its event is gone (taken or removed). */
+static void tree_free_leaf(asp_heap *h, int32_t leaf)
+{
+    tree_set(h, leaf, NO_EVENT);
+    h->free_leaves[h->n_free++] = leaf;
+}
+
+/* Removes the event of id (queued in the tree, settled). */
 static void ev_remove(asp_heap *h, int32_t id)
 {
-    int32_t index = 0;
-    asp_heap_event last, removed;
-    while (h->events[index].id != id)
-        index++;
+    tree_free_leaf(h, h->leaf_of[id]);
     h->pos[id] = -1;
     h->count--;
-    last = h->events[--h->n_events];
-    if (index < h->n_events) {
-        removed = h->events[index];
-        h->events[index] = last;
-        if (event_less(&last, &removed))
-            ev_sift_up(h, index);
-        else
-            ev_sift_down(h, index);
-    }
+    h->n_events--;
 }
 
 /* -- The run -------------------------------------------------------------------
@@ -313,9 +303,8 @@ static void settle(asp_heap *h)
             place(h, 0, h->entries[h->n_entries]);
             sift_down(h, 0);
         }
-    } else if (h->n_events > 0) {
-        h->events[0] = h->events[h->n_events];
-        ev_sift_down(h, 0);
+    } else {
+        tree_free_leaf(h, h->held_leaf);
     }
 }
 
@@ -329,7 +318,9 @@ void asp_heap_init(asp_heap *h)
 void asp_heap_destroy(asp_heap *h)
 {
     free(h->entries);
-    free(h->events_block);
+    free(h->tree);
+    free(h->free_leaves);
+    free(h->leaf_of);
     free(h->run);
     free(h->pos);
     free(h->next_free);
@@ -340,9 +331,13 @@ static int grow_ids(asp_heap *h)
 {
     int32_t old = h->ids;
     int32_t ids = old ? old * 2 : 64;
-    int32_t *pos, *next_free;
+    int32_t *pos, *next_free, *leaf_of;
     if (ids <= old) /* int32 overflow */
         return -1;
+    leaf_of = realloc(h->leaf_of, (size_t)ids * sizeof *leaf_of);
+    if (!leaf_of)
+        return -1;
+    h->leaf_of = leaf_of;
     pos = realloc(h->pos, (size_t)ids * sizeof *pos);
     if (!pos)
         return -1;
@@ -435,39 +430,35 @@ int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order)
 }
 
 /* asp_heap_push_event's other cases, out of its way. */
-static int push_event_slow(asp_heap *h, int32_t id, asp_heap_event e)
+static __attribute__((noinline)) int push_event_slow(asp_heap *h, int32_t id, asp_heap_event e)
 {
     int32_t index;
     settle(h);
     index = h->pos[id];
+    if (index == ASP_HEAP_IN_EVENTS) {
+        tree_set(h, h->leaf_of[id], e); /* re-keyed: its leaf, whichever way it moves */
+        return 0;
+    }
     if (index >= 0)
         remove_entry(h, index); /* queued as another kind of item: moves over */
-    else if (index == ASP_HEAP_IN_EVENTS)
-        ev_remove(h, id); /* re-keyed */
     else if (index <= ASP_HEAP_IN_RUN)
         run_remove(h, id, ASP_HEAP_IN_RUN - index);
-    if (h->n_events == h->ev_capacity && ev_grow(h) != 0)
-        return -1;
-    index = h->n_events++;
-    h->count++;
-    h->events[index] = e;
-    h->pos[id] = ASP_HEAP_IN_EVENTS;
-    ev_sift_up(h, index);
-    return 0;
+    return tree_insert(h, id, e);
 }
 
-NO_IFCVT int asp_heap_push_event(asp_heap *h, int32_t id, int64_t due, uint32_t order)
+int asp_heap_push_event(asp_heap *h, int32_t id, int64_t due, uint32_t order)
 {
-    asp_heap_event e = { due, order, id };
+    asp_heap_event e = { due, (uint64_t)order << 32 | (uint32_t)id };
     if (h->held == 2 && h->pos[id] == -1) {
-        /* The stream whose event was taken queues its next one: it takes
-         * the dead root and sifts down once (alone, it is in place). */
+        /* A stream queues its next event after one was taken (usually its
+         * own): it takes the taken event's leaf, one path replayed. */
+        int32_t leaf = h->held_leaf;
         h->held = 0;
-        h->events[0] = e;
+        h->leaf_of[id] = leaf;
         h->pos[id] = ASP_HEAP_IN_EVENTS;
+        h->n_events++;
         h->count++;
-        if (++h->n_events > 1)
-            ev_sift_down_inline(h, 0);
+        tree_set(h, leaf, e);
         return 0;
     }
     return push_event_slow(h, id, e);
@@ -506,9 +497,9 @@ const asp_heap_entry *asp_heap_top(asp_heap *h)
         return &h->entries[0];
     if (at == ASP_HEAP_AT_RUN)
         return &h->run[h->run_head];
-    h->top.due = h->events[0].due;
-    h->top.order = h->events[0].order;
-    h->top.id = h->events[0].id;
+    h->top.due = h->tree[1].due;
+    h->top.order = asp_heap_event_order(&h->tree[1]);
+    h->top.id = asp_heap_event_id(&h->tree[1]);
     return &h->top;
 }
 
@@ -525,11 +516,14 @@ void asp_heap_snapshot(const asp_heap *h, asp_heap_entry *out)
     int32_t first = h->held == 1, n = 0;
     for (int32_t i = first; i < h->n_entries + first; i++)
         out[n++] = h->entries[i];
-    first = h->held == 2;
-    for (int32_t i = first; i < h->n_events + first; i++) {
-        out[n].due = h->events[i].due;
-        out[n].order = h->events[i].order;
-        out[n].id = h->events[i].id;
+    for (int32_t l = 0; l < h->leaves; l++) {
+        const asp_heap_event *e = &h->tree[h->leaves + l];
+        /* A held leaf still shows the taken event. */
+        if (e->key == NO_EVENT.key || (h->held == 2 && l == h->held_leaf))
+            continue;
+        out[n].due = e->due;
+        out[n].order = asp_heap_event_order(e);
+        out[n].id = asp_heap_event_id(e);
         n++;
     }
     for (int32_t i = 0; i < h->run_n; i++) {
@@ -544,14 +538,16 @@ void asp_heap_clear(asp_heap *h)
     settle(h);
     for (int32_t i = 0; i < h->n_entries; i++)
         h->pos[h->entries[i].id] = -1;
-    for (int32_t i = 0; i < h->n_events; i++)
-        h->pos[h->events[i].id] = -1;
+    for (int32_t l = 0; l < h->leaves; l++)
+        if (h->tree[h->leaves + l].key != NO_EVENT.key)
+            h->pos[asp_heap_event_id(&h->tree[h->leaves + l])] = -1;
+    tree_empty(h);
     for (int32_t i = 0; i < h->run_n; i++) {
         const asp_heap_entry *e = &h->run[(h->run_head + i) & (h->run_cap - 1)];
         if (e->id >= 0)
             h->pos[e->id] = -1;
     }
-    h->count = h->n_entries = h->n_events = 0;
+    h->count = h->n_entries = 0;
     h->run_head = h->run_n = h->run_live = 0;
     h->run_last_due = INT64_MIN;
     h->run_last_order = 0;
@@ -559,11 +555,12 @@ void asp_heap_clear(asp_heap *h)
 
 void asp_heap_reset(asp_heap *h)
 {
-    h->count = h->n_entries = h->n_events = 0;
+    h->count = h->n_entries = 0;
     h->run_head = h->run_n = h->run_live = 0;
     h->run_last_due = INT64_MIN;
     h->run_last_order = 0;
     h->held = 0;
+    tree_empty(h);
     h->free_head = -1;
     for (int32_t id = h->ids - 1; id >= 0; id--) {
         h->pos[id] = -1;

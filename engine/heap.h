@@ -23,12 +23,16 @@
  * leaf and the entry climbs back from there, since a stream's next event
  * usually belongs near the leaves (one comparison less per level).
  *
- * Stream events (asp_heap_push_event) are kept in a heap of their own, of
- * 16-byte slots without a position index (an event is only ever taken at
- * the top), and the minimum is the smaller of the two roots. The K-way merge
- * then moves fewer bytes and writes no positions, and the general heap (calls,
- * wake-ups, ticks) is not sifted for every stream event: round 7, 10,000
- * streams x1.11, the call_later mix x1.12 (docs/performance.md).
+ * Stream events (asp_heap_push_event) are kept apart, in a tournament tree
+ * (a winner tree) over leaves, one leaf per queued event, free leaves
+ * holding a key above every real one: each node holds the smaller of its
+ * two children, the root the minimum. Replacing the winner (the K-way
+ * merge's "replace the top") replays one leaf-to-root path: log2(leaves)
+ * comparisons, each against the sibling, with no "which child is smaller"
+ * branch to mispredict and the path's addresses known before any
+ * comparison. The general heap (calls, wake-ups, ticks) is not sifted for
+ * every stream event, and the minimum is the smaller of the roots (round 7,
+ * part 3; before it, a 4-ary heap of events: docs/performance.md).
  *
  * Other items pushed in key order (every call_later or sleep of one delay:
  * each is due at the clock plus that delay, and the clock only goes
@@ -54,35 +58,53 @@ typedef struct asp_heap_entry {
     int32_t id;
 } asp_heap_entry;
 
-/* A slot of the event heap: 16 bytes, so that the four children of a slot
- * fill one cache line (the array is placed so that they start one). */
+/* A node of the event tree: the due, and the stream's order and the id in
+ * one word (order << 32 | id), so that a node compares as one 128-bit key.
+ * The id below the order only breaks ties no two queued events have (a
+ * stream has one queued event, and its own order). */
 typedef struct asp_heap_event {
     int64_t due;
-    uint32_t order;
-    int32_t id;
+    uint64_t key;
 } asp_heap_event;
 
-/* pos[id] of an id queued in the event heap (whose slots have no index). */
+static inline int32_t asp_heap_event_id(const asp_heap_event *e)
+{
+    return (int32_t)(uint32_t)e->key;
+}
+
+static inline uint32_t asp_heap_event_order(const asp_heap_event *e)
+{
+    return (uint32_t)(e->key >> 32);
+}
+
+/* pos[id] of an id queued in the event tree (leaf_of[id] is its leaf). */
 #define ASP_HEAP_IN_EVENTS (-2)
 /* pos[id] of an id queued in the run: ASP_HEAP_IN_RUN - its slot. */
 #define ASP_HEAP_IN_RUN (-3)
 
 typedef struct asp_heap {
     asp_heap_entry *entries; /* the general heap, entries[0] its minimum */
-    asp_heap_event *events;  /* the event heap, events[0] its minimum */
-    void *events_block;      /* the allocation events points into */
+    /* The event tree: tree[1] the minimum, tree[j] the smaller of tree[2j]
+     * and tree[2j + 1], leaf l at tree[leaves + l]; a free leaf holds
+     * a key above every real one (heap.c). */
+    asp_heap_event *tree;
+    int32_t *free_leaves;    /* a stack of the free leaves, n_free of them */
+    int32_t *leaf_of;        /* leaf_of[id]: the leaf of an id queued there */
     int32_t *pos;            /* pos[id]: index in entries, ASP_HEAP_IN_EVENTS, or -1 when not queued */
     int32_t *next_free;      /* free list of ids, threaded through this array */
-    int32_t count;           /* items queued, in both heaps */
+    int32_t count;           /* items queued, in all three */
     int32_t n_entries;       /* of which in entries */
-    int32_t n_events;        /* and in events */
+    int32_t n_events;        /* and in the tree */
     int32_t capacity;        /* size of entries */
-    int32_t ev_capacity;     /* size of events */
-    int32_t ids;             /* size of pos and next_free */
+    int32_t leaves;          /* the tree's leaves: 0, or a power of two */
+    int32_t n_free;
+    int32_t ids;             /* size of pos, next_free and leaf_of */
     int32_t free_head;       /* first free id, or -1 */
     int32_t held;            /* after asp_heap_take, until the next operation: the
-                                root of entries (1) or of events (2) is dead, and
-                                that heap's live slots are 1..n (see settle) */
+                                root of entries (1) is dead, its live slots are
+                                1..n; or the tree's leaf held_leaf (2) still holds
+                                the taken event (see settle) */
+    int32_t held_leaf;
     asp_heap_entry top;      /* asp_heap_top's answer when the minimum is an event */
     /* The run: items pushed in key order (see above), a ring of run_cap
      * slots (a power of two) from run_head on, run_n of them used, of
@@ -109,7 +131,7 @@ void asp_heap_release(asp_heap *h, int32_t id);
 int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order);
 /*
  * Queues a stream event: the same as asp_heap_push with a 32-bit order, in
- * the event heap. A stream's next event is pushed after its previous one
+ * the event tree. A stream's next event is pushed after its previous one
  * was taken, so this is the K-way merge's "replace the top".
  */
 int asp_heap_push_event(asp_heap *h, int32_t id, int64_t due, uint32_t order);
@@ -122,7 +144,7 @@ asp_heap_entry asp_heap_pop(asp_heap *h);
  * to the next operation, which a push of an unqueued id does for free.
  */
 asp_heap_entry asp_heap_take(asp_heap *h);
-/* Where the minimum is: the general heap's root, the event heap's, the run's first slot. */
+/* Where the minimum is: the general heap's root, the event tree's, the run's first slot. */
 enum { ASP_HEAP_AT_ENTRIES, ASP_HEAP_AT_EVENTS, ASP_HEAP_AT_RUN };
 
 static inline int asp_heap_key_less(int64_t ad, uint64_t ao, int64_t bd, uint64_t bo)
@@ -149,7 +171,7 @@ static inline int asp_heap_min_at(const asp_heap *h)
             order = r->order;
         }
     }
-    if (h->n_events > 0 && (at < 0 || asp_heap_key_less(h->events[0].due, h->events[0].order, due, order)))
+    if (h->n_events > 0 && (at < 0 || asp_heap_key_less(h->tree[1].due, h->tree[1].key >> 32, due, order)))
         at = ASP_HEAP_AT_EVENTS;
     return at;
 }
@@ -177,9 +199,10 @@ static inline asp_heap_entry asp_heap_take_settled(asp_heap *h, int at)
 {
     asp_heap_entry top;
     if (at == ASP_HEAP_AT_EVENTS) {
-        top.due = h->events[0].due;
-        top.order = h->events[0].order;
-        top.id = h->events[0].id;
+        top.due = h->tree[1].due;
+        top.order = asp_heap_event_order(&h->tree[1]);
+        top.id = asp_heap_event_id(&h->tree[1]);
+        h->held_leaf = h->leaf_of[top.id];
         h->n_events--;
         h->held = 2;
     } else if (at == ASP_HEAP_AT_ENTRIES) {
@@ -204,7 +227,7 @@ static inline int asp_heap_queued(const asp_heap *h, int32_t id)
     return id >= 0 && id < h->ids && h->pos[id] != -1;
 }
 
-/* Copies the queued items (both heaps, in no order) into out[count]. */
+/* Copies the queued items (all three, in no order) into out[count]. */
 void asp_heap_snapshot(const asp_heap *h, asp_heap_entry *out);
 
 /* Drops every queued item (their ids stay allocated). */

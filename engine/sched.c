@@ -464,8 +464,7 @@ int (*asp_sched_reload_hook)(asp_sched *s, int idle);
 /*
  * After asp_sched_next's fast path took a stream event: the horizon (sched.h)
  * for its stream's next one. The other items' earliest due is the smaller
- * of the event heap's root's children (its root is the taken event) and the
- * general heap's root.
+ * of the event tree's runner-up and the general heap's and the run's heads.
  */
 static void open_direct_path(asp_sched *s)
 {
@@ -480,19 +479,13 @@ static void open_direct_path(asp_sched *s)
         hz = h->entries[0].due;
     if (h->run_live > 0 && h->run[h->run_head].due < hz)
         hz = h->run[h->run_head].due;
-    if (h->n_events >= 4) {
-        /* The root's four children (live slots are 1..n_events), without branches. */
-        const asp_heap_event *c = &h->events[1];
-        int64_t m1 = c[0].due < c[1].due ? c[0].due : c[1].due;
-        int64_t m2 = c[2].due < c[3].due ? c[2].due : c[3].due;
-        if (m2 < m1)
-            m1 = m2;
-        if (m1 < hz)
-            hz = m1;
-    } else {
-        for (int32_t i = 1; i <= h->n_events; i++)
-            if (h->events[i].due < hz)
-                hz = h->events[i].due;
+    {
+        /* The runner-up lost to the taken event on its path: the least of
+         * the path's siblings (the held leaf still holds the taken event). */
+        const asp_heap_event *tree = h->tree;
+        for (uint32_t j = (uint32_t)(h->leaves + h->held_leaf); j > 1; j >>= 1)
+            if (tree[j ^ 1].due < hz)
+                hz = tree[j ^ 1].due;
     }
     s->fast.horizon = hz;
     /* An interrupt that came while this was computed closes it again. */
@@ -539,7 +532,7 @@ int32_t asp_sched_next(asp_sched *s)
         !(asp_journal_on() && asp_journal_replaying())) {
         int at = asp_heap_min_at(h);
         if (at == ASP_HEAP_AT_EVENTS) {
-            if (due_now(s, h->events[0].due, h->events[0].id))
+            if (due_now(s, h->tree[1].due, asp_heap_event_id(&h->tree[1])))
                 return take_event(s);
         } else {
             const asp_heap_entry *top = at == ASP_HEAP_AT_RUN ? &h->run[h->run_head] : &h->entries[0];

@@ -83,14 +83,34 @@ static void check_invariants(asp_heap *h)
             assert_true(p->due < e->due || (p->due == e->due && p->order <= e->order));
         }
     }
-    /* The event heap (4-ary, no index: its ids are marked as queued there). */
-    for (int32_t i = 0; i < h->n_events; i++) {
-        const asp_heap_event *e = &h->events[i];
-        assert_int_equal(h->pos[e->id], ASP_HEAP_IN_EVENTS);
-        if (i > 0) {
-            const asp_heap_event *p = &h->events[(i - 1) / 4];
-            assert_true(p->due < e->due || (p->due == e->due && p->order <= e->order));
+    /* The event tree: every node the smaller of its children, the queued
+     * events at their leaves, the free leaves empty and on the stack. */
+    {
+        int32_t L = h->leaves, queued = 0;
+        char *is_free = calloc((size_t)L + 1, 1);
+        assert_non_null(is_free);
+        for (int32_t j = 1; j < L; j++) {
+            const asp_heap_event *p = &h->tree[j], *a = &h->tree[2 * j], *b = &h->tree[2 * j + 1];
+            const asp_heap_event *m = (b->due < a->due || (b->due == a->due && b->key < a->key)) ? b : a;
+            assert_true(p->due == m->due && p->key == m->key);
         }
+        for (int32_t k = 0; k < h->n_free; k++) {
+            int32_t l = h->free_leaves[k];
+            assert_true(l >= 0 && l < L && !is_free[l]);
+            is_free[l] = 1;
+        }
+        for (int32_t l = 0; l < L; l++) {
+            const asp_heap_event *e = &h->tree[L + l];
+            if (is_free[l]) {
+                assert_true(e->due == INT64_MAX && e->key == UINT64_MAX);
+                continue;
+            }
+            queued++;
+            assert_int_equal(h->pos[asp_heap_event_id(e)], ASP_HEAP_IN_EVENTS);
+            assert_int_equal(h->leaf_of[asp_heap_event_id(e)], l);
+        }
+        assert_int_equal(queued, h->n_events);
+        free(is_free);
     }
 }
 
@@ -441,7 +461,7 @@ static void random_operations_match_a_sorted_reference(void **state)
             int64_t due = (int64_t)(rng() % 64) - 16;
             uint64_t order = (rng() & 1) ? ++next_order : (UINT64_C(1) << 63) | ++next_order;
             /* Like the scheduler's stream events, keys with the top bit
-             * clear (and a 32-bit order) go to the event heap: an id may
+             * clear (and a 32-bit order) go to the event tree: an id may
              * move between the two heaps when it is re-keyed. */
             if (order >> 63)
                 push_ok(h, id, due, order);
@@ -504,6 +524,141 @@ static void random_operations_match_a_sorted_reference(void **state)
         assert_int_equal(e.id, live[i].id);
     }
     assert_int_equal(h->count, 0);
+}
+
+/*
+ * The K-way merge's pattern against a reference: streams (an id and a
+ * start order each) whose event is taken and usually followed by the same
+ * stream's next one, streams that start mid-run (the tree grows past
+ * several doublings) and end (their id released or left unqueued), events
+ * re-keyed and cancelled, general items in between, ties of due frequent.
+ * Every take is checked against the smallest (due, order) of the live set,
+ * and the snapshot against the whole set.
+ */
+static void random_merge_matches_a_reference(void **state)
+{
+    asp_heap *h = *state;
+    enum { OPS = 60000, MAXS = 700 };
+    static int32_t sid[MAXS];       /* the stream's id, or -1 before it starts / after it ends */
+    static uint32_t sorder[MAXS];
+    static char squeued[MAXS];
+    static int64_t sdue[MAXS];
+    static asp_heap_entry snap[MAXS * 2];
+    int32_t others[64], n_others = 0; /* general items queued (class bit set), due = order's low bits */
+    int64_t other_due[64];
+    int32_t n_streams = 0, n_queued = 0, last = -1;
+    uint64_t seq = 0;
+    rng_state = UINT64_C(0x2545f4914f6cdd1d);
+    for (int op = 0; op < OPS; op++) {
+        unsigned r = (unsigned)(rng() % 100);
+        if (r < 4 && n_streams < MAXS) {
+            /* A stream starts: a fresh id, an order not used before (in
+             * scrambled start order), its first event at a random due. */
+            int32_t k = n_streams++;
+            sid[k] = alloc_ok(h);
+            sorder[k] = (uint32_t)(rng() % 1000000) * MAXS + (uint32_t)k;
+            sdue[k] = (int64_t)(rng() % 32);
+            squeued[k] = 1;
+            n_queued++;
+            assert_int_equal(asp_heap_push_event(h, sid[k], sdue[k], sorder[k]), 0);
+        } else if (r < 6 && n_streams > 0) {
+            /* A queued event re-keyed (either way), or cancelled. */
+            int32_t k = (int32_t)(rng() % (uint64_t)n_streams);
+            if (sid[k] < 0 || !squeued[k])
+                continue;
+            if (rng() & 1) {
+                sdue[k] = (int64_t)(rng() % 48);
+                assert_int_equal(asp_heap_push_event(h, sid[k], sdue[k], sorder[k]), 0);
+            } else {
+                assert_int_equal(asp_heap_remove(h, sid[k]), 1);
+                squeued[k] = 0;
+                n_queued--;
+            }
+        } else if (r < 7 && n_streams > 0) {
+            /* A stream ends: its id released, queued or not. */
+            int32_t k = (int32_t)(rng() % (uint64_t)n_streams);
+            if (sid[k] < 0)
+                continue;
+            asp_heap_release(h, sid[k]);
+            if (squeued[k])
+                n_queued--;
+            squeued[k] = 0;
+            sid[k] = -1;
+        } else if (r < 10 && n_others < 64) {
+            /* A general item among the events. */
+            int32_t id = alloc_ok(h);
+            other_due[n_others] = (int64_t)(rng() % 48);
+            push_ok(h, id, other_due[n_others], (UINT64_C(1) << 63) | ++seq);
+            others[n_others++] = id;
+        } else if (r < 11 && op % 7 == 0) {
+            /* The snapshot (asp_sched_upcoming's input) holds exactly the queued events. */
+            int32_t n = 0, found = 0;
+            asp_heap_snapshot(h, snap);
+            for (int32_t i = 0; i < h->count; i++)
+                if (!(snap[i].order >> 63)) {
+                    n++;
+                    for (int32_t k = 0; k < n_streams; k++)
+                        if (sid[k] == snap[i].id && squeued[k] && sdue[k] == snap[i].due && sorder[k] == snap[i].order)
+                            found++;
+                }
+            assert_int_equal(n, n_queued);
+            assert_int_equal(found, n_queued);
+        } else if (n_queued + n_others > 0) {
+            /* Take the minimum: the reference's smallest event or general item. */
+            int32_t best = -1, best_other = -1;
+            for (int32_t k = 0; k < n_streams; k++)
+                if (sid[k] >= 0 && squeued[k] &&
+                    (best < 0 || sdue[k] < sdue[best] || (sdue[k] == sdue[best] && sorder[k] < sorder[best])))
+                    best = k;
+            for (int32_t i = 0; i < n_others; i++)
+                if (best_other < 0 || other_due[i] < other_due[best_other])
+                    best_other = i; /* the first of equal dues: the earliest pushed */
+            if (best_other >= 0 && (best < 0 || other_due[best_other] < sdue[best]))
+                best = -1;
+            else
+                best_other = -1;
+            asp_heap_entry e = (op & 1) ? asp_heap_take(h) : asp_heap_pop(h);
+            if (best >= 0) {
+                if (e.id != sid[best] || e.due != sdue[best] || e.order != sorder[best]) {
+                    print_error("op %d: took id %d (%" PRId64 ", %" PRIu64 "), expected stream %d id %d (%" PRId64
+                                ", %u)\n",
+                        op, e.id, e.due, e.order, best, sid[best], sdue[best], sorder[best]);
+                    fail();
+                }
+                squeued[best] = 0;
+                n_queued--;
+                /* Usually the same stream queues its next event at once,
+                 * sometimes another unqueued one does. */
+                if (rng() % 64 != 0) {
+                    int32_t k = best;
+                    if (rng() % 8 == 0 && last >= 0 && sid[last] >= 0 && !squeued[last])
+                        k = last;
+                    sdue[k] = e.due + (int64_t)(rng() % 4);
+                    squeued[k] = 1;
+                    n_queued++;
+                    assert_int_equal(asp_heap_push_event(h, sid[k], sdue[k], sorder[k]), 0);
+                }
+                last = best;
+            } else {
+                assert_int_equal(e.id, others[best_other]);
+                assert_true(e.due == other_due[best_other]);
+                asp_heap_release(h, e.id);
+                for (int32_t i = best_other; i + 1 < n_others; i++) {
+                    others[i] = others[i + 1];
+                    other_due[i] = other_due[i + 1];
+                }
+                n_others--;
+            }
+        }
+        assert_int_equal(h->count, n_queued + n_others);
+        if (op % 500 == 0)
+            check_invariants(h);
+    }
+    assert_true(h->leaves >= 256); /* it grew past several doublings */
+    check_invariants(h);
+    asp_heap_clear(h);
+    assert_int_equal(h->count, 0);
+    check_invariants(h);
 }
 
 /* -- The run ------------------------------------------------------------- */
@@ -623,6 +778,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reset_drops_items_and_frees_every_id, setup, teardown),
         cmocka_unit_test_setup_teardown(queued_is_false_for_out_of_range_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(random_operations_match_a_sorted_reference, setup, teardown),
+        cmocka_unit_test_setup_teardown(random_merge_matches_a_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(items_pushed_in_key_order_go_to_the_run_and_come_out_merged, setup, teardown),
         cmocka_unit_test_setup_teardown(take_then_push_of_the_same_id_keeps_order, setup, teardown),
         cmocka_unit_test_setup_teardown(every_operation_after_a_take_sees_it_removed, setup, teardown),
