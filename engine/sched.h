@@ -109,9 +109,6 @@ int asp_sched_push(asp_sched *s, int32_t id, int64_t due);
 /* asp_sched_alloc and asp_sched_push in one call: a fresh id queued (class 1)
  * due at due, or -1 when memory runs out (no id is kept then). */
 int32_t asp_sched_add(asp_sched *s, int64_t due);
-/* Unqueues an item; returns 1 if it was queued. */
-int asp_sched_cancel(asp_sched *s, int32_t id);
-int asp_sched_queued(const asp_sched *s, int32_t id);
 int32_t asp_sched_pending(const asp_sched *s);
 
 /*
@@ -176,6 +173,11 @@ int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t 
 /* Drops every item, frees every id and ends the run (when it ends, stops or fails). */
 void asp_sched_clear(asp_sched *s);
 /* ffi: end */
+
+/* For the C tests (Lua cancels by releasing the id: asp_sched_release):
+ * unqueues an item, returning 1 if it was queued; whether it is queued. */
+int asp_sched_cancel(asp_sched *s, int32_t id);
+int asp_sched_queued(const asp_sched *s, int32_t id);
 
 /* The engine's libuv loop, for the sources' handles. */
 uv_loop_t *asp_sched_loop(asp_sched *s);
