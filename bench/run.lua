@@ -217,6 +217,8 @@ local main = {
     ref = { "merge", "64 10000000" } },
   { "10,000 streams, same", "streams.lua", "10000 5000000", "events", ">= 3 M events/s; >= 40 %",
     ref = { "merge", "10000 5000000" } },
+  { "100,000 streams, same (memory)", "streams.lua", "100000 5000000", "events", "peak RSS <= 64 MB",
+    ref = { "merge", "100000 5000000" } },
   { "asp.csv replay of a " .. csv_label .. " quotes file, callback reads bid and ask",
     "csv.lua", "asp " .. csv_file, "rows", ">= 200 MB/s, RSS < 64 MB; >= 60 %", ref = { "csv", csv_file } },
   { "the same with asp.csv{columns = {\"bid\", \"ask\"}} (rows of the callback's two numeric columns)",
