@@ -257,6 +257,13 @@ static int run_grow(asp_heap *h)
     return 0;
 }
 
+void asp_heap_run_drop(asp_heap *h)
+{
+    free(h->run);
+    h->run = NULL;
+    h->run_cap = 0; /* run_grow starts a new ring */
+}
+
 /* Whether an item with this key may go at the run's end: later than its last slot. */
 static inline int run_takes(const asp_heap *h, int64_t due, uint64_t order)
 {

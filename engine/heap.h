@@ -176,6 +176,13 @@ static inline int asp_heap_min_at(const asp_heap *h)
     return at;
 }
 
+/* An empty run keeps a ring of at most this many slots; a bigger one (the
+ * start's, one item a task: 3 MB at 100,000 streams) is given back. */
+#define ASP_HEAP_RUN_KEEP 4096
+
+/* Frees the run's ring (the run is empty). */
+void asp_heap_run_drop(asp_heap *h);
+
 /* The run's first slot is taken or removed: the next queued one becomes the head. */
 static inline void asp_heap_run_advance(asp_heap *h)
 {
@@ -187,6 +194,8 @@ static inline void asp_heap_run_advance(asp_heap *h)
         h->run_head = h->run_n = 0;
         h->run_last_due = INT64_MIN;
         h->run_last_order = 0;
+        if (h->run_cap > ASP_HEAP_RUN_KEEP)
+            asp_heap_run_drop(h);
     }
 }
 
