@@ -159,29 +159,37 @@ static void tree_empty(asp_heap *h)
 }
 
 /* Doubles the leaves (settled): the queued events keep their leaves, the
- * new ones are free. */
+ * new ones are free. The array grows in place (realloc: a big one is
+ * remapped, not copied), so the old tree and the new are never both held:
+ * at 100,000 streams the last doubling's 2 + 4 MB was the run's peak RSS.
+ * The nodes start at the array's first 64-byte boundary (up to three
+ * nodes in), so that a node's two children never straddle a cache line. */
 static int tree_grow(asp_heap *h)
 {
     int32_t old = h->leaves, leaves = old ? old * 2 : FIRST_LEAVES;
-    asp_heap_event *tree;
+    size_t old_shift = h->tree ? (size_t)(h->tree - h->tree_mem) : 0, shift;
+    asp_heap_event *mem, *tree;
     int32_t *free_leaves;
     if (leaves <= old || leaves > INT32_MAX / 4)
         return -1;
-    tree = aligned_alloc(CACHE_LINE, (size_t)2 * (size_t)leaves * sizeof *tree);
-    if (!tree)
-        return -1;
     free_leaves = realloc(h->free_leaves, (size_t)leaves * sizeof *free_leaves);
-    if (!free_leaves) {
-        free(tree);
+    if (!free_leaves)
         return -1;
-    }
     h->free_leaves = free_leaves;
-    for (int32_t l = 0; l < leaves; l++)
-        tree[leaves + l] = l < old ? h->tree[old + l] : NO_EVENT;
+    mem = realloc(h->tree_mem, ((size_t)2 * (size_t)leaves + 3) * sizeof *mem);
+    if (!mem)
+        return -1;
+    shift = ((CACHE_LINE - (uintptr_t)mem % CACHE_LINE) % CACHE_LINE) / sizeof *mem;
+    tree = mem + shift;
+    /* The old leaves, mem[old_shift + old ..], move up to their new place;
+     * the old inner nodes are rebuilt over. */
+    memmove(tree + leaves, mem + old_shift + old, (size_t)old * sizeof *tree);
+    for (int32_t l = old; l < leaves; l++)
+        tree[leaves + l] = NO_EVENT;
     for (int32_t j = leaves - 1; j >= 1; j--)
         tree[j] = event_min(tree[2 * j], tree[2 * j + 1]);
     tree[0] = NO_EVENT; /* unused */
-    free(h->tree);
+    h->tree_mem = mem;
     h->tree = tree;
     h->leaves = leaves;
     /* The new leaves on the stack, the lowest on top (the old ones were all taken). */
@@ -325,7 +333,7 @@ void asp_heap_init(asp_heap *h)
 void asp_heap_destroy(asp_heap *h)
 {
     free(h->entries);
-    free(h->tree);
+    free(h->tree_mem);
     free(h->free_leaves);
     free(h->leaf_of);
     free(h->run);

@@ -88,6 +88,7 @@ typedef struct asp_heap {
      * and tree[2j + 1], leaf l at tree[leaves + l]; a free leaf holds
      * a key above every real one (heap.c). */
     asp_heap_event *tree;
+    asp_heap_event *tree_mem; /* the tree's allocation: tree is up to 3 nodes in (heap.c) */
     int32_t *free_leaves;    /* a stack of the free leaves, n_free of them */
     int32_t *leaf_of;        /* leaf_of[id]: the leaf of an id queued there */
     int32_t *pos;            /* pos[id]: index in entries, ASP_HEAP_IN_EVENTS, or -1 when not queued */
