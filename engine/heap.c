@@ -170,7 +170,7 @@ static int tree_grow(asp_heap *h)
     size_t old_shift = h->tree ? (size_t)(h->tree - h->tree_mem) : 0, shift;
     asp_heap_event *mem, *tree;
     int32_t *free_leaves;
-    if (leaves <= old || leaves > INT32_MAX / 4)
+    if (leaves <= old || leaves > ASP_HEAP_LEAVES_MAX)
         return -1;
     free_leaves = realloc(h->free_leaves, (size_t)leaves * sizeof *free_leaves);
     if (!free_leaves)
@@ -205,8 +205,7 @@ static int tree_insert(asp_heap *h, int32_t id, asp_heap_event e)
     if (h->n_free == 0 && tree_grow(h) != 0)
         return -1;
     leaf = h->free_leaves[--h->n_free];
-    h->leaf_of[id] = leaf;
-    h->pos[id] = ASP_HEAP_IN_EVENTS;
+    h->pos[id] = ASP_HEAP_AT_LEAF + leaf;
     h->n_events++;
     h->count++;
     tree_set(h, leaf, e);
@@ -223,7 +222,7 @@ static void tree_free_leaf(asp_heap *h, int32_t leaf)
 /* Removes the event of id (queued in the tree, settled). */
 static void ev_remove(asp_heap *h, int32_t id)
 {
-    tree_free_leaf(h, h->leaf_of[id]);
+    tree_free_leaf(h, h->pos[id] - ASP_HEAP_AT_LEAF);
     h->pos[id] = -1;
     h->count--;
     h->n_events--;
@@ -242,7 +241,7 @@ static int run_grow(asp_heap *h)
     int32_t cap = h->run_cap ? h->run_cap : 64, n = 0;
     asp_heap_entry *run;
     while (cap < 2 * h->run_live) {
-        if (cap > INT32_MAX / 2)
+        if (cap > INT32_MAX / 2) /* also keeps pos[]'s run range above the leaves' */
             return -1;
         cap *= 2;
     }
@@ -335,7 +334,6 @@ void asp_heap_destroy(asp_heap *h)
     free(h->entries);
     free(h->tree_mem);
     free(h->free_leaves);
-    free(h->leaf_of);
     free(h->run);
     free(h->pos);
     free(h->next_free);
@@ -346,13 +344,9 @@ static int grow_ids(asp_heap *h)
 {
     int32_t old = h->ids;
     int32_t ids = old ? old * 2 : 64;
-    int32_t *pos, *next_free, *leaf_of;
+    int32_t *pos, *next_free;
     if (ids <= old) /* int32 overflow */
         return -1;
-    leaf_of = realloc(h->leaf_of, (size_t)ids * sizeof *leaf_of);
-    if (!leaf_of)
-        return -1;
-    h->leaf_of = leaf_of;
     pos = realloc(h->pos, (size_t)ids * sizeof *pos);
     if (!pos)
         return -1;
@@ -409,7 +403,7 @@ int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order)
     }
     settle(h);
     index = h->pos[id]; /* the settle may have moved it */
-    if (index == ASP_HEAP_IN_EVENTS) {
+    if (asp_heap_pos_is_leaf(index)) {
         ev_remove(h, id); /* an event re-queued as another kind of item */
         index = -1;
     } else if (index <= ASP_HEAP_IN_RUN) {
@@ -450,8 +444,8 @@ static __attribute__((noinline)) int push_event_slow(asp_heap *h, int32_t id, as
     int32_t index;
     settle(h);
     index = h->pos[id];
-    if (index == ASP_HEAP_IN_EVENTS) {
-        tree_set(h, h->leaf_of[id], e); /* re-keyed: its leaf, whichever way it moves */
+    if (asp_heap_pos_is_leaf(index)) {
+        tree_set(h, index - ASP_HEAP_AT_LEAF, e); /* re-keyed: its leaf, whichever way it moves */
         return 0;
     }
     if (index >= 0)
@@ -469,8 +463,7 @@ int asp_heap_push_event(asp_heap *h, int32_t id, int64_t due, uint32_t order)
          * own): it takes the taken event's leaf, one path replayed. */
         int32_t leaf = h->held_leaf;
         h->held = 0;
-        h->leaf_of[id] = leaf;
-        h->pos[id] = ASP_HEAP_IN_EVENTS;
+        h->pos[id] = ASP_HEAP_AT_LEAF + leaf;
         h->n_events++;
         h->count++;
         tree_set(h, leaf, e);
@@ -486,7 +479,7 @@ int asp_heap_remove(asp_heap *h, int32_t id)
         return 0;
     settle(h);
     index = h->pos[id];
-    if (index == ASP_HEAP_IN_EVENTS)
+    if (asp_heap_pos_is_leaf(index))
         ev_remove(h, id);
     else if (index <= ASP_HEAP_IN_RUN)
         run_remove(h, id, ASP_HEAP_IN_RUN - index);

@@ -77,8 +77,17 @@ static inline uint32_t asp_heap_event_order(const asp_heap_event *e)
     return (uint32_t)(e->key >> 32);
 }
 
-/* pos[id] of an id queued in the event tree (leaf_of[id] is its leaf). */
-#define ASP_HEAP_IN_EVENTS (-2)
+/* pos[id] of an id queued in the event tree at leaf l: ASP_HEAP_AT_LEAF + l,
+ * below the run's range (its slots stay under 2^30), so that no array of
+ * its own maps an id to its leaf. */
+#define ASP_HEAP_AT_LEAF INT32_MIN
+#define ASP_HEAP_LEAVES_MAX (1 << 28)
+
+static inline int asp_heap_pos_is_leaf(int32_t pos)
+{
+    return pos < ASP_HEAP_AT_LEAF + ASP_HEAP_LEAVES_MAX;
+}
+
 /* pos[id] of an id queued in the run: ASP_HEAP_IN_RUN - its slot. */
 #define ASP_HEAP_IN_RUN (-3)
 
@@ -90,8 +99,7 @@ typedef struct asp_heap {
     asp_heap_event *tree;
     asp_heap_event *tree_mem; /* the tree's allocation: tree is up to 3 nodes in (heap.c) */
     int32_t *free_leaves;    /* a stack of the free leaves, n_free of them */
-    int32_t *leaf_of;        /* leaf_of[id]: the leaf of an id queued there */
-    int32_t *pos;            /* pos[id]: index in entries, ASP_HEAP_IN_EVENTS, or -1 when not queued */
+    int32_t *pos;            /* pos[id]: index in entries, the leaf or the run's slot (above), or -1 when not queued */
     int32_t *next_free;      /* free list of ids, threaded through this array */
     int32_t count;           /* items queued, in all three */
     int32_t n_entries;       /* of which in entries */
@@ -99,7 +107,7 @@ typedef struct asp_heap {
     int32_t capacity;        /* size of entries */
     int32_t leaves;          /* the tree's leaves: 0, or a power of two */
     int32_t n_free;
-    int32_t ids;             /* size of pos, next_free and leaf_of */
+    int32_t ids;             /* size of pos and next_free */
     int32_t free_head;       /* first free id, or -1 */
     int32_t held;            /* after asp_heap_take, until the next operation: the
                                 root of entries (1) is dead, its live slots are
@@ -212,7 +220,7 @@ static inline asp_heap_entry asp_heap_take_settled(asp_heap *h, int at)
         top.due = h->tree[1].due;
         top.order = asp_heap_event_order(&h->tree[1]);
         top.id = asp_heap_event_id(&h->tree[1]);
-        h->held_leaf = h->leaf_of[top.id];
+        h->held_leaf = h->pos[top.id] - ASP_HEAP_AT_LEAF;
         h->n_events--;
         h->held = 2;
     } else if (at == ASP_HEAP_AT_ENTRIES) {

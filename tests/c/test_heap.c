@@ -106,8 +106,7 @@ static void check_invariants(asp_heap *h)
                 continue;
             }
             queued++;
-            assert_int_equal(h->pos[asp_heap_event_id(e)], ASP_HEAP_IN_EVENTS);
-            assert_int_equal(h->leaf_of[asp_heap_event_id(e)], l);
+            assert_int_equal(h->pos[asp_heap_event_id(e)], ASP_HEAP_AT_LEAF + l);
         }
         assert_int_equal(queued, h->n_events);
         free(is_free);
