@@ -147,14 +147,11 @@ static inline void tree_set(asp_heap *h, int32_t leaf, asp_heap_event e)
     }
 }
 
-/* Every leaf free, the lowest on top of the stack. */
+/* Every leaf free. */
 static void tree_empty(asp_heap *h)
 {
     for (int32_t j = 1; j < 2 * h->leaves; j++)
         h->tree[j] = NO_EVENT;
-    h->n_free = h->leaves;
-    for (int32_t l = 0; l < h->leaves; l++)
-        h->free_leaves[l] = h->leaves - 1 - l;
     h->n_events = 0;
 }
 
@@ -169,13 +166,8 @@ static int tree_grow(asp_heap *h)
     int32_t old = h->leaves, leaves = old ? old * 2 : FIRST_LEAVES;
     size_t old_shift = h->tree ? (size_t)(h->tree - h->tree_mem) : 0, shift;
     asp_heap_event *mem, *tree;
-    int32_t *free_leaves;
     if (leaves <= old || leaves > ASP_HEAP_LEAVES_MAX)
         return -1;
-    free_leaves = realloc(h->free_leaves, (size_t)leaves * sizeof *free_leaves);
-    if (!free_leaves)
-        return -1;
-    h->free_leaves = free_leaves;
     mem = realloc(h->tree_mem, ((size_t)2 * (size_t)leaves + 3) * sizeof *mem);
     if (!mem)
         return -1;
@@ -192,19 +184,15 @@ static int tree_grow(asp_heap *h)
     h->tree_mem = mem;
     h->tree = tree;
     h->leaves = leaves;
-    /* The new leaves on the stack, the lowest on top (the old ones were all taken). */
-    for (int32_t l = leaves - 1; l >= old; l--)
-        h->free_leaves[h->n_free++] = l;
     return 0;
 }
 
 /* Queues e (of an id not queued anywhere; settled) at a free leaf. */
 static int tree_insert(asp_heap *h, int32_t id, asp_heap_event e)
 {
-    int32_t leaf;
-    if (h->n_free == 0 && tree_grow(h) != 0)
+    int32_t leaf = h->n_events; /* the first free one (settled) */
+    if (leaf == h->leaves && tree_grow(h) != 0)
         return -1;
-    leaf = h->free_leaves[--h->n_free];
     h->pos[id] = ASP_HEAP_AT_LEAF + leaf;
     h->n_events++;
     h->count++;
@@ -212,20 +200,30 @@ static int tree_insert(asp_heap *h, int32_t id, asp_heap_event e)
     return 0;
 }
 
-/* Frees a leaf: its event is gone (taken or removed). */
+/* Frees a leaf: its event is gone (taken or removed), n_events counts
+ * the others. The queued events keep the leaves 0..n_events - 1, so that
+ * the first free leaf is n_events and no stack of free ones is needed: the
+ * last one moves into the hole (a second path replayed, only here; the
+ * merge's take and push reuse the leaf without freeing it). */
 static void tree_free_leaf(asp_heap *h, int32_t leaf)
 {
-    tree_set(h, leaf, NO_EVENT);
-    h->free_leaves[h->n_free++] = leaf;
+    int32_t last = h->n_events;
+    if (leaf != last) {
+        asp_heap_event e = h->tree[h->leaves + last];
+        h->pos[asp_heap_event_id(&e)] = ASP_HEAP_AT_LEAF + leaf;
+        tree_set(h, leaf, e);
+    }
+    tree_set(h, last, NO_EVENT);
 }
 
 /* Removes the event of id (queued in the tree, settled). */
 static void ev_remove(asp_heap *h, int32_t id)
 {
-    tree_free_leaf(h, h->pos[id] - ASP_HEAP_AT_LEAF);
+    int32_t leaf = h->pos[id] - ASP_HEAP_AT_LEAF;
     h->pos[id] = -1;
     h->count--;
     h->n_events--;
+    tree_free_leaf(h, leaf);
 }
 
 /* -- The run -------------------------------------------------------------------
@@ -333,7 +331,6 @@ void asp_heap_destroy(asp_heap *h)
 {
     free(h->entries);
     free(h->tree_mem);
-    free(h->free_leaves);
     free(h->run);
     free(h->pos);
     free(h->next_free);

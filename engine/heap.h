@@ -98,7 +98,6 @@ typedef struct asp_heap {
      * a key above every real one (heap.c). */
     asp_heap_event *tree;
     asp_heap_event *tree_mem; /* the tree's allocation: tree is up to 3 nodes in (heap.c) */
-    int32_t *free_leaves;    /* a stack of the free leaves, n_free of them */
     int32_t *pos;            /* pos[id]: index in entries, the leaf or the run's slot (above), or -1 when not queued */
     int32_t *next_free;      /* free list of ids, threaded through this array */
     int32_t count;           /* items queued, in all three */
@@ -106,7 +105,6 @@ typedef struct asp_heap {
     int32_t n_events;        /* and in the tree */
     int32_t capacity;        /* size of entries */
     int32_t leaves;          /* the tree's leaves: 0, or a power of two */
-    int32_t n_free;
     int32_t ids;             /* size of pos and next_free */
     int32_t free_head;       /* first free id, or -1 */
     int32_t held;            /* after asp_heap_take, until the next operation: the
