@@ -94,8 +94,9 @@ static inline int asp_heap_pos_is_leaf(int32_t pos)
 typedef struct asp_heap {
     asp_heap_entry *entries; /* the general heap, entries[0] its minimum */
     /* The event tree: tree[1] the minimum, tree[j] the smaller of tree[2j]
-     * and tree[2j + 1], leaf l at tree[leaves + l]; a free leaf holds
-     * a key above every real one (heap.c). */
+     * and tree[2j + 1], leaf l at tree[leaves + l]; the queued events (and
+     * a held one) at the first leaves, a free leaf holding a key above every real
+     * one (heap.c). */
     asp_heap_event *tree;
     asp_heap_event *tree_mem; /* the tree's allocation: tree is up to 3 nodes in (heap.c) */
     int32_t *pos;            /* pos[id]: index in entries, the leaf or the run's slot (above), or -1 when not queued */
