@@ -147,78 +147,83 @@ static inline void tree_set(asp_heap *h, int32_t leaf, asp_heap_event e)
     }
 }
 
-/* Every leaf free, the lowest on top of the stack. */
+/* Every leaf free. */
 static void tree_empty(asp_heap *h)
 {
     for (int32_t j = 1; j < 2 * h->leaves; j++)
         h->tree[j] = NO_EVENT;
-    h->n_free = h->leaves;
-    for (int32_t l = 0; l < h->leaves; l++)
-        h->free_leaves[l] = h->leaves - 1 - l;
     h->n_events = 0;
 }
 
 /* Doubles the leaves (settled): the queued events keep their leaves, the
- * new ones are free. */
+ * new ones are free. The array grows in place (realloc: a big one is
+ * remapped, not copied), so the old tree and the new are never both held:
+ * at 100,000 streams the last doubling's 2 + 4 MB was the run's peak RSS.
+ * The nodes start at the array's first 64-byte boundary (up to three
+ * nodes in), so that a node's two children never straddle a cache line. */
 static int tree_grow(asp_heap *h)
 {
     int32_t old = h->leaves, leaves = old ? old * 2 : FIRST_LEAVES;
-    asp_heap_event *tree;
-    int32_t *free_leaves;
-    if (leaves <= old || leaves > INT32_MAX / 4)
+    size_t old_shift = h->tree ? (size_t)(h->tree - h->tree_mem) : 0, shift;
+    asp_heap_event *mem, *tree;
+    if (leaves <= old || leaves > ASP_HEAP_LEAVES_MAX)
         return -1;
-    tree = aligned_alloc(CACHE_LINE, (size_t)2 * (size_t)leaves * sizeof *tree);
-    if (!tree)
+    mem = realloc(h->tree_mem, ((size_t)2 * (size_t)leaves + 3) * sizeof *mem);
+    if (!mem)
         return -1;
-    free_leaves = realloc(h->free_leaves, (size_t)leaves * sizeof *free_leaves);
-    if (!free_leaves) {
-        free(tree);
-        return -1;
-    }
-    h->free_leaves = free_leaves;
-    for (int32_t l = 0; l < leaves; l++)
-        tree[leaves + l] = l < old ? h->tree[old + l] : NO_EVENT;
+    shift = ((CACHE_LINE - (uintptr_t)mem % CACHE_LINE) % CACHE_LINE) / sizeof *mem;
+    tree = mem + shift;
+    /* The old leaves, mem[old_shift + old ..], move up to their new place;
+     * the old inner nodes are rebuilt over. */
+    memmove(tree + leaves, mem + old_shift + old, (size_t)old * sizeof *tree);
+    for (int32_t l = old; l < leaves; l++)
+        tree[leaves + l] = NO_EVENT;
     for (int32_t j = leaves - 1; j >= 1; j--)
         tree[j] = event_min(tree[2 * j], tree[2 * j + 1]);
     tree[0] = NO_EVENT; /* unused */
-    free(h->tree);
+    h->tree_mem = mem;
     h->tree = tree;
     h->leaves = leaves;
-    /* The new leaves on the stack, the lowest on top (the old ones were all taken). */
-    for (int32_t l = leaves - 1; l >= old; l--)
-        h->free_leaves[h->n_free++] = l;
     return 0;
 }
 
 /* Queues e (of an id not queued anywhere; settled) at a free leaf. */
 static int tree_insert(asp_heap *h, int32_t id, asp_heap_event e)
 {
-    int32_t leaf;
-    if (h->n_free == 0 && tree_grow(h) != 0)
+    int32_t leaf = h->n_events; /* the first free one (settled) */
+    if (leaf == h->leaves && tree_grow(h) != 0)
         return -1;
-    leaf = h->free_leaves[--h->n_free];
-    h->leaf_of[id] = leaf;
-    h->pos[id] = ASP_HEAP_IN_EVENTS;
+    h->pos[id] = ASP_HEAP_AT_LEAF + leaf;
     h->n_events++;
     h->count++;
     tree_set(h, leaf, e);
     return 0;
 }
 
-/* Frees a leaf: its event is gone (taken or removed). */
+/* Frees a leaf: its event is gone (taken or removed), n_events counts
+ * the others. The queued events keep the leaves 0..n_events - 1, so that
+ * the first free leaf is n_events and no stack of free ones is needed: the
+ * last one moves into the hole (a second path replayed, only here; the
+ * merge's take and push reuse the leaf without freeing it). */
 static void tree_free_leaf(asp_heap *h, int32_t leaf)
 {
-    tree_set(h, leaf, NO_EVENT);
-    h->free_leaves[h->n_free++] = leaf;
+    int32_t last = h->n_events;
+    if (leaf != last) {
+        asp_heap_event e = h->tree[h->leaves + last];
+        h->pos[asp_heap_event_id(&e)] = ASP_HEAP_AT_LEAF + leaf;
+        tree_set(h, leaf, e);
+    }
+    tree_set(h, last, NO_EVENT);
 }
 
 /* Removes the event of id (queued in the tree, settled). */
 static void ev_remove(asp_heap *h, int32_t id)
 {
-    tree_free_leaf(h, h->leaf_of[id]);
+    int32_t leaf = h->pos[id] - ASP_HEAP_AT_LEAF;
     h->pos[id] = -1;
     h->count--;
     h->n_events--;
+    tree_free_leaf(h, leaf);
 }
 
 /* -- The run -------------------------------------------------------------------
@@ -234,7 +239,7 @@ static int run_grow(asp_heap *h)
     int32_t cap = h->run_cap ? h->run_cap : 64, n = 0;
     asp_heap_entry *run;
     while (cap < 2 * h->run_live) {
-        if (cap > INT32_MAX / 2)
+        if (cap > INT32_MAX / 2) /* also keeps pos[]'s run range above the leaves' */
             return -1;
         cap *= 2;
     }
@@ -255,6 +260,13 @@ static int run_grow(asp_heap *h)
     h->run_head = 0;
     h->run_n = n;
     return 0;
+}
+
+void asp_heap_run_drop(asp_heap *h)
+{
+    free(h->run);
+    h->run = NULL;
+    h->run_cap = 0; /* run_grow starts a new ring */
 }
 
 /* Whether an item with this key may go at the run's end: later than its last slot. */
@@ -318,9 +330,7 @@ void asp_heap_init(asp_heap *h)
 void asp_heap_destroy(asp_heap *h)
 {
     free(h->entries);
-    free(h->tree);
-    free(h->free_leaves);
-    free(h->leaf_of);
+    free(h->tree_mem);
     free(h->run);
     free(h->pos);
     free(h->next_free);
@@ -331,13 +341,9 @@ static int grow_ids(asp_heap *h)
 {
     int32_t old = h->ids;
     int32_t ids = old ? old * 2 : 64;
-    int32_t *pos, *next_free, *leaf_of;
+    int32_t *pos, *next_free;
     if (ids <= old) /* int32 overflow */
         return -1;
-    leaf_of = realloc(h->leaf_of, (size_t)ids * sizeof *leaf_of);
-    if (!leaf_of)
-        return -1;
-    h->leaf_of = leaf_of;
     pos = realloc(h->pos, (size_t)ids * sizeof *pos);
     if (!pos)
         return -1;
@@ -394,7 +400,7 @@ int asp_heap_push(asp_heap *h, int32_t id, int64_t due, uint64_t order)
     }
     settle(h);
     index = h->pos[id]; /* the settle may have moved it */
-    if (index == ASP_HEAP_IN_EVENTS) {
+    if (asp_heap_pos_is_leaf(index)) {
         ev_remove(h, id); /* an event re-queued as another kind of item */
         index = -1;
     } else if (index <= ASP_HEAP_IN_RUN) {
@@ -435,8 +441,8 @@ static __attribute__((noinline)) int push_event_slow(asp_heap *h, int32_t id, as
     int32_t index;
     settle(h);
     index = h->pos[id];
-    if (index == ASP_HEAP_IN_EVENTS) {
-        tree_set(h, h->leaf_of[id], e); /* re-keyed: its leaf, whichever way it moves */
+    if (asp_heap_pos_is_leaf(index)) {
+        tree_set(h, index - ASP_HEAP_AT_LEAF, e); /* re-keyed: its leaf, whichever way it moves */
         return 0;
     }
     if (index >= 0)
@@ -454,8 +460,7 @@ int asp_heap_push_event(asp_heap *h, int32_t id, int64_t due, uint32_t order)
          * own): it takes the taken event's leaf, one path replayed. */
         int32_t leaf = h->held_leaf;
         h->held = 0;
-        h->leaf_of[id] = leaf;
-        h->pos[id] = ASP_HEAP_IN_EVENTS;
+        h->pos[id] = ASP_HEAP_AT_LEAF + leaf;
         h->n_events++;
         h->count++;
         tree_set(h, leaf, e);
@@ -471,7 +476,7 @@ int asp_heap_remove(asp_heap *h, int32_t id)
         return 0;
     settle(h);
     index = h->pos[id];
-    if (index == ASP_HEAP_IN_EVENTS)
+    if (asp_heap_pos_is_leaf(index))
         ev_remove(h, id);
     else if (index <= ASP_HEAP_IN_RUN)
         run_remove(h, id, ASP_HEAP_IN_RUN - index);

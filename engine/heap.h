@@ -77,28 +77,36 @@ static inline uint32_t asp_heap_event_order(const asp_heap_event *e)
     return (uint32_t)(e->key >> 32);
 }
 
-/* pos[id] of an id queued in the event tree (leaf_of[id] is its leaf). */
-#define ASP_HEAP_IN_EVENTS (-2)
+/* pos[id] of an id queued in the event tree at leaf l: ASP_HEAP_AT_LEAF + l,
+ * below the run's range (its slots stay under 2^30), so that no array of
+ * its own maps an id to its leaf. */
+#define ASP_HEAP_AT_LEAF INT32_MIN
+#define ASP_HEAP_LEAVES_MAX (1 << 28)
+
+static inline int asp_heap_pos_is_leaf(int32_t pos)
+{
+    return pos < ASP_HEAP_AT_LEAF + ASP_HEAP_LEAVES_MAX;
+}
+
 /* pos[id] of an id queued in the run: ASP_HEAP_IN_RUN - its slot. */
 #define ASP_HEAP_IN_RUN (-3)
 
 typedef struct asp_heap {
     asp_heap_entry *entries; /* the general heap, entries[0] its minimum */
     /* The event tree: tree[1] the minimum, tree[j] the smaller of tree[2j]
-     * and tree[2j + 1], leaf l at tree[leaves + l]; a free leaf holds
-     * a key above every real one (heap.c). */
+     * and tree[2j + 1], leaf l at tree[leaves + l]; the queued events (and
+     * a held one) at the first leaves, a free leaf holding a key above every real
+     * one (heap.c). */
     asp_heap_event *tree;
-    int32_t *free_leaves;    /* a stack of the free leaves, n_free of them */
-    int32_t *leaf_of;        /* leaf_of[id]: the leaf of an id queued there */
-    int32_t *pos;            /* pos[id]: index in entries, ASP_HEAP_IN_EVENTS, or -1 when not queued */
+    asp_heap_event *tree_mem; /* the tree's allocation: tree is up to 3 nodes in (heap.c) */
+    int32_t *pos;            /* pos[id]: index in entries, the leaf or the run's slot (above), or -1 when not queued */
     int32_t *next_free;      /* free list of ids, threaded through this array */
     int32_t count;           /* items queued, in all three */
     int32_t n_entries;       /* of which in entries */
     int32_t n_events;        /* and in the tree */
     int32_t capacity;        /* size of entries */
     int32_t leaves;          /* the tree's leaves: 0, or a power of two */
-    int32_t n_free;
-    int32_t ids;             /* size of pos, next_free and leaf_of */
+    int32_t ids;             /* size of pos and next_free */
     int32_t free_head;       /* first free id, or -1 */
     int32_t held;            /* after asp_heap_take, until the next operation: the
                                 root of entries (1) is dead, its live slots are
@@ -176,6 +184,13 @@ static inline int asp_heap_min_at(const asp_heap *h)
     return at;
 }
 
+/* An empty run keeps a ring of at most this many slots; a bigger one (the
+ * start's, one item a task: 3 MB at 100,000 streams) is given back. */
+#define ASP_HEAP_RUN_KEEP 4096
+
+/* Frees the run's ring (the run is empty). */
+void asp_heap_run_drop(asp_heap *h);
+
 /* The run's first slot is taken or removed: the next queued one becomes the head. */
 static inline void asp_heap_run_advance(asp_heap *h)
 {
@@ -187,6 +202,8 @@ static inline void asp_heap_run_advance(asp_heap *h)
         h->run_head = h->run_n = 0;
         h->run_last_due = INT64_MIN;
         h->run_last_order = 0;
+        if (h->run_cap > ASP_HEAP_RUN_KEEP)
+            asp_heap_run_drop(h);
     }
 }
 
@@ -202,7 +219,7 @@ static inline asp_heap_entry asp_heap_take_settled(asp_heap *h, int at)
         top.due = h->tree[1].due;
         top.order = asp_heap_event_order(&h->tree[1]);
         top.id = asp_heap_event_id(&h->tree[1]);
-        h->held_leaf = h->leaf_of[top.id];
+        h->held_leaf = h->pos[top.id] - ASP_HEAP_AT_LEAF;
         h->n_events--;
         h->held = 2;
     } else if (at == ASP_HEAP_AT_ENTRIES) {

@@ -84,7 +84,7 @@ static void check_invariants(asp_heap *h)
         }
     }
     /* The event tree: every node the smaller of its children, the queued
-     * events at their leaves, the free leaves empty and on the stack. */
+     * events at the first leaves (pos[] naming them), the others empty. */
     {
         int32_t L = h->leaves, queued = 0;
         char *is_free = calloc((size_t)L + 1, 1);
@@ -94,11 +94,8 @@ static void check_invariants(asp_heap *h)
             const asp_heap_event *m = (b->due < a->due || (b->due == a->due && b->key < a->key)) ? b : a;
             assert_true(p->due == m->due && p->key == m->key);
         }
-        for (int32_t k = 0; k < h->n_free; k++) {
-            int32_t l = h->free_leaves[k];
-            assert_true(l >= 0 && l < L && !is_free[l]);
+        for (int32_t l = h->n_events; l < L; l++)
             is_free[l] = 1;
-        }
         for (int32_t l = 0; l < L; l++) {
             const asp_heap_event *e = &h->tree[L + l];
             if (is_free[l]) {
@@ -106,8 +103,7 @@ static void check_invariants(asp_heap *h)
                 continue;
             }
             queued++;
-            assert_int_equal(h->pos[asp_heap_event_id(e)], ASP_HEAP_IN_EVENTS);
-            assert_int_equal(h->leaf_of[asp_heap_event_id(e)], l);
+            assert_int_equal(h->pos[asp_heap_event_id(e)], ASP_HEAP_AT_LEAF + l);
         }
         assert_int_equal(queued, h->n_events);
         free(is_free);
