@@ -16,12 +16,17 @@
 #endif
 
 enum { ST_FIELD, ST_UNQUOTED, ST_QUOTED, ST_QUOTE_SEEN };
+/* complete: the record is the fast path's, whose caller then moved pos to
+ * the next line; so no field is begun, the BOM is settled and the next
+ * byte starts a line (only a pending CR is left to test). */
+enum { FAST_RECORD = 2 };
 
 struct asp_csv {
     asp_csv_row row;    /* what Lua reads: points into the buffers below */
     char delim;
+    int fast_delim;     /* delim is no line end nor quote: the fast path may run */
     int state;
-    int complete;       /* row holds a finished record; the next feed starts anew */
+    int complete;       /* row holds a finished record (1, FAST_RECORD); the next feed starts anew */
     int quoted;         /* the current field was quoted */
     char *buf;          /* field bytes, each field followed by a NUL */
     size_t len, cap;
@@ -45,6 +50,7 @@ asp_csv *asp_csv_new(char delim)
     if (!p)
         return NULL;
     p->delim = delim;
+    p->fast_delim = delim != '\n' && delim != '\r' && delim != '"';
     p->cap = 4096;
     p->fcap = 16;
     p->buf = calloc(1, p->cap); /* zeroed: the padding after a record is always initialised */
@@ -294,20 +300,23 @@ static int fast_record(asp_csv *p, const char *data, size_t i, size_t n, size_t 
                 continue;
             m = 1;
         }
+        /* Room for the block's fields at once: at most 16 marks, each a
+         * field's end, plus the next field's start (fstart[nf + 1]). */
+        if (nf + 17 > fcap) {
+            if (grow_fields(p) != 0)
+                return -1;
+            fstart = p->start, fend = p->end, fcol = p->col, fcap = p->fcap;
+        }
         /* The marked bytes of this block, in order (m: their bits, the
-         * lowest at k). */
+         * lowest at k). The delimiter first: it is the common mark, and
+         * never a line end or a quote (at_line_start). */
         for (;;) {
             c = line[k];
-            if (c == '\n' || c == '\r') {
+            if (c != delim) {
+                if (c == '"')
+                    return 0;
                 nl = line + k;
                 goto line_end;
-            }
-            if (c == '"')
-                return 0;
-            if (nf + 1 >= fcap) {
-                if (grow_fields(p) != 0)
-                    return -1;
-                fstart = p->start, fend = p->end, fcol = p->col, fcap = p->fcap;
             }
             b[k] = '\0';
             fstart[nf] = (uint32_t)f0;
@@ -325,12 +334,7 @@ line_end:
     len = (size_t)(nl - line);
     if (len == 0)
         return 0; /* an empty line: no record (the slow path counts it) */
-    if (nf + 1 >= fcap) {
-        if (grow_fields(p) != 0)
-            return -1;
-        fstart = p->start, fend = p->end, fcol = p->col;
-    }
-    b[len] = '\0';
+    b[len] = '\0'; /* the block's check left room for this field and the next start */
     fstart[nf] = (uint32_t)f0;
     fend[nf] = (uint32_t)len;
     fcol[nf] = (uint32_t)(f0 + 1);
@@ -359,7 +363,7 @@ line_end:
     p->row.stop = fend;
     p->row.col = fcol;
     p->row.nfields = nf;
-    p->complete = 1;
+    p->complete = FAST_RECORD;
     return 1;
 }
 #else
@@ -477,10 +481,11 @@ static int feed(asp_csv *p, const char *data, size_t n, size_t *used, int try_fa
 static int feed_bom(asp_csv *p, const char *data, size_t n, size_t *used);
 
 /* The fast path applies: a line starts at data[0] and no state is held
- * (no field begun, no CR whose LF may follow, the BOM settled). */
+ * (no field begun, no CR whose LF may follow, the BOM settled), and the
+ * delimiter is none of the other bytes the fast path marks. */
 static int at_line_start(const asp_csv *p)
 {
-    return p->state == ST_FIELD && p->nf == 0 && p->len == 0 && p->line_pos == p->pos && p->delim != '\r' &&
+    return p->state == ST_FIELD && p->nf == 0 && p->len == 0 && p->line_pos == p->pos && p->fast_delim &&
            !p->after_cr;
 }
 
@@ -488,9 +493,18 @@ int asp_csv_feed(asp_csv *p, const char *data, size_t n, size_t *used)
 {
     /* A whole line at data[0], the common case, straight to the fast path:
      * feed's state machine (and its frame) only for the rest. */
-    if (p->complete)
+    int fast;
+    if (p->complete == FAST_RECORD) {
+        /* The last record was the fast path's: at_line_start holds but
+         * for a CR it may have left pending. */
         begin_record(p);
-    if (p->bom == 3 && at_line_start(p)) {
+        fast = !p->after_cr;
+    } else {
+        if (p->complete)
+            begin_record(p);
+        fast = p->bom == 3 && at_line_start(p);
+    }
+    if (fast) {
         size_t next;
         int rc = fast_record(p, data, 0, n, &next);
         if (rc > 0) {

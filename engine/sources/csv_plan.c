@@ -30,14 +30,45 @@ typedef struct {
     int32_t field, type;
     dict *strings; /* auto and string columns */
 } column;
+/* A column as the row's loop takes it, with where its value goes. */
+typedef struct {
+    int32_t field;
+    dict *strings;
+    asp_csv_value *v;
+} task;
 
 struct asp_csv_plan {
     int64_t time_ns;
     int64_t unit;
     int32_t nfields, tindex, ncols;
     column *cols;
+    /* The converted columns grouped by type (auto, then number, then
+     * string), so that a row runs one loop per type with no switch and no
+     * type test per column; remade by asp_csv_plan_column. */
+    task *tasks, *auto_end, *number_end, *string_end;
     asp_csv_value *values;
 };
+
+/* The tasks from the columns, grouped by type (a column of another type,
+ * or not set yet, is none). */
+static void group(asp_csv_plan *plan)
+{
+    static const int32_t order[3] = {ASP_PLAN_AUTO, ASP_PLAN_NUMBER, ASP_PLAN_STRING};
+    task **end[3] = {&plan->auto_end, &plan->number_end, &plan->string_end};
+    task *t = plan->tasks;
+    for (int g = 0; g < 3; g++) {
+        for (int32_t k = 0; k < plan->ncols; k++) {
+            const column *c = &plan->cols[k];
+            if (c->type != order[g])
+                continue;
+            t->field = c->field;
+            t->strings = c->strings;
+            t->v = &plan->values[k];
+            t++;
+        }
+        *end[g] = t;
+    }
+}
 
 asp_csv_plan *asp_csv_plan_new(int32_t nfields, int32_t tindex, int64_t unit_ns, int32_t ncols)
 {
@@ -49,11 +80,13 @@ asp_csv_plan *asp_csv_plan_new(int32_t nfields, int32_t tindex, int64_t unit_ns,
     plan->unit = unit_ns;
     plan->ncols = ncols;
     plan->cols = calloc((size_t)ncols + 1, sizeof *plan->cols);
+    plan->tasks = calloc((size_t)ncols + 1, sizeof *plan->tasks);
     plan->values = calloc((size_t)ncols + 1, sizeof *plan->values);
-    if (!plan->cols || !plan->values) {
+    if (!plan->cols || !plan->tasks || !plan->values) {
         asp_csv_plan_free(plan);
         return NULL;
     }
+    group(plan);
     return plan;
 }
 
@@ -65,6 +98,7 @@ void asp_csv_plan_free(asp_csv_plan *plan)
         for (int32_t k = 0; k < plan->ncols; k++)
             free(plan->cols[k].strings);
     free(plan->cols);
+    free(plan->tasks);
     free(plan->values);
     free(plan);
 }
@@ -76,6 +110,7 @@ void asp_csv_plan_column(asp_csv_plan *plan, int32_t k, int32_t field, int32_t t
     c->type = type;
     if ((type == ASP_PLAN_AUTO || type == ASP_PLAN_STRING) && !c->strings)
         c->strings = calloc(1, sizeof *c->strings); /* NULL: every string gets id 0 */
+    group(plan);
 }
 
 asp_csv_value *asp_csv_plan_values(asp_csv_plan *plan)
@@ -134,7 +169,6 @@ int asp_csv_plan_convert(asp_csv_plan *plan, const asp_csv_row *row)
 {
     const char *data = row->data;
     const uint32_t *start = row->start, *stop = row->stop;
-    asp_csv_value *v = plan->values;
     if (row->nfields != plan->nfields)
         return 0;
     {
@@ -142,41 +176,43 @@ int asp_csv_plan_convert(asp_csv_plan *plan, const asp_csv_row *row)
         if (!asp_csv_time(data + s, stop[plan->tindex] - s, plan->unit, &plan->time_ns))
             return 0;
     }
-    for (int32_t k = 0; k < plan->ncols; k++, v++) {
-        const column *c = &plan->cols[k];
-        uint32_t s = start[c->field];
-        size_t len = stop[c->field] - s;
-        const char *p = data + s;
-        switch (c->type) {
-        case ASP_PLAN_AUTO:
+    {
+        const task *t = plan->tasks;
+        for (; t < plan->auto_end; t++) {
+            uint32_t s = start[t->field];
+            size_t len = stop[t->field] - s;
+            const char *p = data + s;
+            asp_csv_value *v = t->v;
             if (len == 0) {
                 v->kind = ASP_VALUE_NIL;
-                break;
+                continue;
             }
             /* As the Lua decoder: a field that starts with a letter is no
              * number (not even inf or nan), without a try. */
             if ((unsigned)((*p | 0x20) - 'a') >= 26 && asp_csv_number(p, len, &v->num)) {
                 v->kind = ASP_VALUE_NUMBER;
-                break;
+                continue;
             }
             v->kind = ASP_VALUE_STRING;
-            v->sid = string_id(c->strings, p, len);
-            break;
-        case ASP_PLAN_NUMBER:
+            v->sid = string_id(t->strings, p, len);
+        }
+        for (; t < plan->number_end; t++) {
+            uint32_t s = start[t->field];
+            size_t len = stop[t->field] - s;
+            asp_csv_value *v = t->v;
             if (len == 0) {
                 v->kind = ASP_VALUE_NIL;
-                break;
+                continue;
             }
-            if (!asp_csv_number(p, len, &v->num))
+            if (!asp_csv_number(data + s, len, &v->num))
                 return 0;
             v->kind = ASP_VALUE_NUMBER;
-            break;
-        case ASP_PLAN_STRING:
+        }
+        for (; t < plan->string_end; t++) {
+            uint32_t s = start[t->field];
+            asp_csv_value *v = t->v;
             v->kind = ASP_VALUE_STRING;
-            v->sid = string_id(c->strings, p, len);
-            break;
-        default:
-            break;
+            v->sid = string_id(t->strings, data + s, stop[t->field] - s);
         }
     }
     return 1;

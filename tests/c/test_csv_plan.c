@@ -203,6 +203,48 @@ static void test_plan_values(void **state)
     asp_csv_free(p);
 }
 
+/* Columns of every type in no order of type (the plan runs them grouped
+ * by type): each value lands at its own column's index, and a column set
+ * again takes its new type. */
+static void test_plan_mixed_order(void **state)
+{
+    asp_csv *p = parser_of();
+    asp_csv_plan *plan = asp_csv_plan_new(6, 2, 0, 5);
+    asp_csv_value *v;
+    (void)state;
+    assert_non_null(plan);
+    asp_csv_plan_column(plan, 0, 5, ASP_PLAN_STRING);
+    asp_csv_plan_column(plan, 1, 4, ASP_PLAN_NUMBER);
+    asp_csv_plan_column(plan, 2, 0, ASP_PLAN_AUTO);
+    asp_csv_plan_column(plan, 3, 1, ASP_PLAN_LUA);
+    asp_csv_plan_column(plan, 4, 3, ASP_PLAN_STRING); /* set again below */
+    asp_csv_plan_column(plan, 4, 3, ASP_PLAN_AUTO);
+    v = asp_csv_plan_values(plan);
+    v[3].kind = 99; /* a Lua column: left alone */
+
+    assert_true(asp_csv_plan_convert(plan, record(p, "7.25,x,2024-01-02T09:30:00Z,-3,12,sym\n")));
+    assert_int_equal(v[0].kind, ASP_VALUE_STRING);
+    assert_int_equal(v[0].sid, 1);
+    assert_int_equal(v[1].kind, ASP_VALUE_NUMBER);
+    assert_true(v[1].num == 12);
+    assert_int_equal(v[2].kind, ASP_VALUE_NUMBER);
+    assert_true(v[2].num == 7.25);
+    assert_int_equal(v[3].kind, 99);
+    assert_int_equal(v[4].kind, ASP_VALUE_NUMBER);
+    assert_true(v[4].num == -3);
+
+    assert_true(asp_csv_plan_convert(plan, record(p, "abc,x,2024-01-02T09:30:00Z,,,other\n")));
+    assert_int_equal(v[0].sid, 2);
+    assert_int_equal(v[1].kind, ASP_VALUE_NIL);
+    assert_int_equal(v[2].kind, ASP_VALUE_STRING);
+    assert_int_equal(v[2].sid, 1);
+    assert_int_equal(v[4].kind, ASP_VALUE_NIL);
+    /* The number column's bad field: not converted. */
+    assert_false(asp_csv_plan_convert(plan, record(p, "1,x,2024-01-02T09:30:00Z,1,abc,sym\n")));
+    asp_csv_plan_free(plan);
+    asp_csv_free(p);
+}
+
 /* Ids: one per distinct string of a column, in the order first seen, up to
  * 255; the strings after that and those longer than 16 bytes have none (0). */
 static void test_plan_string_ids(void **state)
@@ -311,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_number_agrees),
         cmocka_unit_test(test_time_agrees),
         cmocka_unit_test(test_plan_values),
+        cmocka_unit_test(test_plan_mixed_order),
         cmocka_unit_test(test_plan_string_ids),
         cmocka_unit_test(test_fast_path_random),
     };
