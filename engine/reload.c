@@ -785,13 +785,19 @@ static void on_ctl(uv_poll_t *p, int status, int events)
     }
 }
 
-/* Blocks for "go P" (the follower has nothing else to do meanwhile). */
-static int64_t wait_go(void)
+/* Blocks for the coordinator's next line on the control socket (into b,
+ * with its newline); the coordinator gone, this process ends. */
+static void read_ctl_line(char *b, size_t cap)
 {
-    char b[128];
     size_t k = 0;
-    while (k < sizeof b - 1) {
+    while (k < cap - 1) {
         ssize_t n = read(FD_CTL, b + k, 1);
+        if (n < 0 && errno == EAGAIN) {
+            /* uv_poll made the socket non-blocking. */
+            struct pollfd p = { .fd = FD_CTL, .events = POLLIN };
+            poll(&p, 1, -1);
+            continue;
+        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -800,6 +806,13 @@ static int64_t wait_go(void)
             break;
     }
     b[k] = '\0';
+}
+
+/* Blocks for "go P" (the follower has nothing else to do meanwhile). */
+static int64_t wait_go(void)
+{
+    char b[128];
+    read_ctl_line(b, sizeof b);
     if (strncmp(b, "go ", 3) != 0)
         _exit(1);
     return strtoll(b + 3, NULL, 10);
@@ -830,23 +843,7 @@ static void go_live_now(asp_sched *s)
 static void held(void)
 {
     char b[64];
-    size_t k = 0;
-    while (k < sizeof b - 1) {
-        ssize_t n = read(FD_CTL, b + k, 1);
-        struct pollfd p = { .fd = FD_CTL, .events = POLLIN };
-        if (n < 0 && errno == EAGAIN) {
-            /* uv_poll made the socket non-blocking. */
-            poll(&p, 1, -1);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            _exit(1);
-        if (b[k++] == '\n')
-            break;
-    }
-    b[k] = '\0';
+    read_ctl_line(b, sizeof b);
     if (strcmp(b, "resume\n") != 0)
         _exit(0);
     R.stopping = R.stop_asked = 0;
