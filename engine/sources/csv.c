@@ -240,6 +240,22 @@ static void show_text(char *out, size_t outlen, const char *s, size_t n)
 
 /* -- Parsing -- */
 
+/* Where the next line starts, for a line ended at nl (LF, CRLF or a lone
+ * CR) in data ending at end; notes a CR at the end of the data (an LF that
+ * starts the next chunk is this line's) and which terminator the file uses. */
+static inline const char *past_line_end(asp_csv *p, const char *nl, const char *end)
+{
+    const char *after = nl + 1;
+    if (*nl == '\r') {
+        if (after == end)
+            p->after_cr = 1;
+        else if (*after == '\n')
+            after++;
+    }
+    p->cr_mode = *nl == '\r' && after == nl + 1;
+    return after;
+}
+
 #if defined(__SSE2__)
 /*
  * The fast path: a whole record in data[i..) starting at a line's start,
@@ -341,14 +357,7 @@ line_end:
     nf++;
     fstart[nf] = (uint32_t)(len + 1);
     /* A line ends at LF, CRLF or a lone CR (whichever comes first). */
-    after = nl + 1;
-    if (*nl == '\r') {
-        if (after == end)
-            p->after_cr = 1; /* an LF at the start of the next chunk is this line's */
-        else if (*after == '\n')
-            after++;
-    }
-    p->cr_mode = *nl == '\r' && after == nl + 1;
+    after = past_line_end(p, nl, end);
     p->len = len + 1;
     p->nf = nf;
     p->quoted = 0;
@@ -394,14 +403,7 @@ static int fast_record(asp_csv *p, const char *data, size_t i, size_t n, size_t 
     if (nl == line || memchr(line, '"', (size_t)(nl - line)))
         return 0;
     len = (size_t)(nl - line);
-    after = nl + 1;
-    if (*nl == '\r') {
-        if (after == end)
-            p->after_cr = 1; /* an LF at the start of the next chunk is this line's */
-        else if (*after == '\n')
-            after++;
-    }
-    p->cr_mode = *nl == '\r' && after == nl + 1;
+    after = past_line_end(p, nl, end);
     /* + 1 + ASP_CSV_PAD: the sentinel, then the padding (the word-at-a-time
      * scan below reads up to 7 bytes past the sentinel, never used). */
     if (len + 1 + ASP_CSV_PAD > p->cap && grow(p, len + 1 + ASP_CSV_PAD) != 0)
