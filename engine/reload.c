@@ -499,10 +499,11 @@ static void start_build(void)
 
 static void on_settle(uv_timer_t *t)
 {
-    struct stat st;
+    int64_t size, mtime;
     (void)t;
     R.settle_on = 0;
-    if (stat(R.changed, &st) != 0) {
+    file_stamp(R.changed, &size, &mtime);
+    if (size < 0) {
         if (!R.deleted)
             fprintf(stderr, "reload: %s was deleted; still running the old code, watching for it again\n",
                     base(R.changed));
@@ -513,14 +514,14 @@ static void on_settle(uv_timer_t *t)
     /* Stable: the same size and time on two looks SETTLE_MS apart (an
      * editor's truncate-then-write, or a write in several pieces). An
      * empty file is one being written: its next write is a save. */
-    if ((int64_t)st.st_size != R.last_size || (int64_t)st.st_mtim.tv_nsec + (int64_t)st.st_mtim.tv_sec * 1000000000 != R.last_mtime) {
-        R.last_size = (int64_t)st.st_size;
-        R.last_mtime = (int64_t)st.st_mtim.tv_nsec + (int64_t)st.st_mtim.tv_sec * 1000000000;
+    if (size != R.last_size || mtime != R.last_mtime) {
+        R.last_size = size;
+        R.last_mtime = mtime;
         R.settle_on = 1;
         uv_timer_start(&R.settle, on_settle, SETTLE_MS, 0);
         return;
     }
-    if (st.st_size == 0) {
+    if (size == 0) {
         if (!R.empty)
             fprintf(stderr, "reload: %s is empty; still running the old code, waiting for it to be written\n",
                     base(R.changed));
