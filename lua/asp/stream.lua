@@ -348,9 +348,6 @@ local function direct(st, ns)
   return ns < F.horizon and band(F.items, 1023) ~= 1023
 end
 
--- The stream's events on the direct path, from the fetched (ns, v) on; the
--- loop is a function of its own, so that a stream that leaves it at once
--- (another item is due first) does not make a loop trace of deliver.
 -- One event of the direct path: the clock moved and counted as take() would.
 local function deliver_one(st, clock, ns, v)
   if ns < clock.ns then clock.out_of_order = clock.out_of_order + 1 end
@@ -363,6 +360,9 @@ local function deliver_one(st, clock, ns, v)
   clock.delivered = clock.delivered + 1
 end
 
+-- The stream's events on the direct path, from the fetched (ns, v) on; the
+-- loop is a function of its own, so that a stream that leaves it at once
+-- (another item is due first) does not make a loop trace of deliver.
 -- Each value is a fresh local of one iteration, never carried to the next:
 -- a value carried across the loop (as `v = fetch(st)` reassigned would be)
 -- makes LuaJIT allocate it, whereas a CSV row that the callback does not
