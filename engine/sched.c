@@ -23,6 +23,14 @@
  */
 #define COARSE_MARGIN_NS (2 * NS_PER_MS)
 
+/* Closes the direct path (sched.h, asp_sched_fast): until asp_sched_next's
+ * fast path opens it again, every stream event goes through the queue.
+ * Async-signal-safe (asp_sched_interrupt). */
+static inline void close_direct_path(asp_sched *s)
+{
+    s->fast.horizon = INT64_MIN;
+}
+
 static void on_wakeup(uv_async_t *async)
 {
     (void)async; /* waking up is all it is for: asp_sched_next sees the flag */
@@ -46,7 +54,7 @@ asp_sched *asp_sched_new(void)
     uv_async_init(&s->loop, &s->wakeup, on_wakeup);
     uv_unref((uv_handle_t *)&s->wakeup);
     s->fast.now = asp_time_wall();
-    s->fast.horizon = INT64_MIN;
+    close_direct_path(s);
     s->budget = -1;
     s->last_event = -1;
     s->pause_after = INT64_MAX;
@@ -111,7 +119,7 @@ void asp_sched_start(asp_sched *s, int64_t start)
      * source's failure item) stay theirs. The ids go back at the run's end. */
     asp_heap_clear(&s->heap);
     s->fast.now = start;
-    s->fast.horizon = INT64_MIN;
+    close_direct_path(s);
     s->last_event = -1;
     s->seq = 0;
     s->interrupted = 0;
@@ -153,7 +161,7 @@ void asp_sched_chores(asp_sched *s, uint64_t every_ms, void (*fn)(void))
 
 void asp_sched_set_end(asp_sched *s, int64_t end_ns)
 {
-    s->fast.horizon = INT64_MIN;
+    close_direct_path(s);
     s->end_ns = end_ns;
 }
 
@@ -164,7 +172,7 @@ int64_t asp_sched_end(const asp_sched *s)
 
 void asp_sched_set_backtest(asp_sched *s, int on)
 {
-    s->fast.horizon = INT64_MIN;
+    close_direct_path(s);
     s->backtest = on;
 }
 
@@ -320,10 +328,15 @@ int32_t asp_sched_pending(const asp_sched *s)
     return s->heap.count;
 }
 
+void asp_sched_close_direct(asp_sched *s)
+{
+    close_direct_path(s);
+}
+
 void asp_sched_interrupt(asp_sched *s)
 {
     s->interrupted = 1;
-    s->fast.horizon = INT64_MIN;
+    close_direct_path(s);
     uv_async_send(&s->wakeup); /* async-signal-safe */
 }
 
@@ -333,7 +346,7 @@ void asp_sched_pause(asp_sched *s, int64_t budget, int64_t pause_after)
      * must still pause the run. */
     s->budget = budget;
     s->pause_after = pause_after;
-    s->fast.horizon = INT64_MIN;
+    close_direct_path(s);
 }
 
 static int entry_cmp(const void *a, const void *b)
@@ -368,7 +381,7 @@ int32_t asp_sched_upcoming(const asp_sched *s, int32_t k, int32_t *ids, int64_t 
 void asp_sched_clear(asp_sched *s)
 {
     s->running = 0;
-    s->fast.horizon = INT64_MIN;
+    close_direct_path(s);
     asp_heap_reset(&s->heap); /* the Lua side forgets every item too */
 }
 
@@ -435,7 +448,7 @@ static int32_t go_live(asp_sched *s)
 /* Takes the top item (e, taken from the heap) and moves the clock to it. */
 static inline __attribute__((always_inline)) int32_t take_inline(asp_sched *s, asp_heap_entry e)
 {
-    s->fast.horizon = INT64_MIN; /* opened again only by open_direct_path */
+    close_direct_path(s); /* opened again only by open_direct_path */
     if (e.due > s->fast.now)
         s->fast.now = e.due;
     if (s->budget > 0)
@@ -490,7 +503,7 @@ static void open_direct_path(asp_sched *s)
     s->fast.horizon = hz;
     /* An interrupt that came while this was computed closes it again. */
     if (s->interrupted)
-        s->fast.horizon = INT64_MIN;
+        close_direct_path(s);
 }
 
 /* For asp_sched_next's fast path: the top item (due, id) runs now, as the

@@ -61,6 +61,8 @@ typedef struct asp_sched_fast {
 } asp_sched_fast;
 
 asp_sched_fast *asp_sched_fast_of(asp_sched *s);
+/* Closes the direct path: asp.stop(), a failed finalizer (lua/asp/sched.lua). */
+void asp_sched_close_direct(asp_sched *s);
 /* ffi: end */
 
 struct asp_sched {

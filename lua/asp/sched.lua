@@ -13,9 +13,6 @@ local cffi = require("asp.cffi")
 local time = require("asp.time")
 
 local C, S = cffi.C, cffi.S
--- The C scheduler's fields read without a call (sched.h, asp_sched_fast).
-local F = C.asp_sched_fast_of(S)
-local CLOSED = -0x7fffffffffffffffLL - 1 -- F.horizon when the direct path is closed
 local Time = time.ct
 local is_time = time.is_time
 local coroutine_create, resume, yield, running, status =
@@ -184,7 +181,7 @@ local function gc_guard(f)
           .. "that the collector ran during %s: %s"):format(time.format_ns(C.asp_sched_now(S)),
           describe(current_ctx), error_text(err)) }, Failure)
         stopping = true
-        F.horizon = CLOSED -- a stream's direct path stops after this item too
+        C.asp_sched_close_direct(S) -- a stream's direct path stops after this item too
       end
     else
       pcall(io.stderr.write, io.stderr, "asp: error in a __gc metamethod (a finalizer): "
@@ -509,7 +506,7 @@ M.run_starts = {} -- run_start() when a run begins, before its tasks are prepare
 function M.stop()
   if running_run then
     stopping = true
-    F.horizon = CLOSED -- a stream's direct path stops after this item too
+    C.asp_sched_close_direct(S) -- a stream's direct path stops after this item too
   end
 end
 
